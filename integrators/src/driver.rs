@@ -1,0 +1,324 @@
+//! The driver: runs a stepper until a stop condition holds.
+
+use crate::field::Counted;
+use crate::scalar::all_finite;
+use crate::stepper::{StepResult, Stepper};
+use crate::{Scalar, VectorField};
+use nalgebra::DVector;
+use serde::{Deserialize, Serialize};
+
+/// When a run ends. The first condition that holds ends it; a run needs at least one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stop<T> {
+    /// Accepted steps.
+    pub max_steps: Option<u64>,
+    /// Time of the ODE; a stepper that can shorten its step lands on it exactly.
+    pub t_end: Option<T>,
+    /// ‖f(t, y)‖₂ ≤ gtol (for a gradient flow, ‖∇L‖₂).
+    pub gtol: Option<T>,
+    /// Potential V(y) ≤ ftol (for a gradient flow, the loss).
+    pub ftol: Option<T>,
+    /// Evaluations of the field.
+    pub max_evals: Option<u64>,
+}
+
+impl<T: Scalar> Stop<T> {
+    /// Stop after `n` accepted steps.
+    pub fn steps(n: u64) -> Self {
+        Stop {
+            max_steps: Some(n),
+            ..Stop::none()
+        }
+    }
+
+    /// Stop at time `t_end`.
+    pub fn t_end(t_end: T) -> Self {
+        Stop {
+            t_end: Some(t_end),
+            ..Stop::none()
+        }
+    }
+
+    /// No condition at all (add one before running).
+    pub fn none() -> Self {
+        Stop {
+            max_steps: None,
+            t_end: None,
+            gtol: None,
+            ftol: None,
+            max_evals: None,
+        }
+    }
+
+    /// True when no condition is set: such a run would never end by itself.
+    pub fn is_empty(&self) -> bool {
+        self.max_steps.is_none()
+            && self.t_end.is_none()
+            && self.gtol.is_none()
+            && self.ftol.is_none()
+            && self.max_evals.is_none()
+    }
+}
+
+/// Why a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// `max_steps` accepted steps were taken.
+    MaxSteps,
+    /// The time reached `t_end`.
+    TEnd,
+    /// ‖f‖ ≤ gtol.
+    Gtol,
+    /// V ≤ ftol.
+    Ftol,
+    /// The evaluation budget was spent.
+    MaxEvals,
+    /// A non-finite value appeared; the state is the last finite one.
+    Diverged,
+    /// Error control asked for a step below the floor.
+    StepTooSmall,
+    /// The stop had no condition, so nothing ran.
+    NoStop,
+}
+
+impl Status {
+    /// The name used in reports (`max_steps`, `t_end`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::MaxSteps => "max_steps",
+            Status::TEnd => "t_end",
+            Status::Gtol => "gtol",
+            Status::Ftol => "ftol",
+            Status::MaxEvals => "max_evals",
+            Status::Diverged => "diverged",
+            Status::StepTooSmall => "step_too_small",
+            Status::NoStop => "no_stop",
+        }
+    }
+
+    /// True for a run that ended by one of its stops (not a numerical failure).
+    pub fn is_success(self) -> bool {
+        !matches!(
+            self,
+            Status::Diverged | Status::StepTooSmall | Status::NoStop
+        )
+    }
+}
+
+/// Counts and step sizes of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stats<T> {
+    /// Accepted steps.
+    pub accepted: u64,
+    /// Rejected step attempts.
+    pub rejected: u64,
+    /// Evaluations of the field (gradients, for a gradient flow).
+    pub evals: u64,
+    /// Smallest accepted step size.
+    pub h_min: Option<T>,
+    /// Largest accepted step size.
+    pub h_max: Option<T>,
+    /// Step size of the last accepted step.
+    pub h_last: Option<T>,
+}
+
+impl<T> Default for Stats<T> {
+    fn default() -> Self {
+        Stats {
+            accepted: 0,
+            rejected: 0,
+            evals: 0,
+            h_min: None,
+            h_max: None,
+            h_last: None,
+        }
+    }
+}
+
+/// The state an [`Observer`] sees after an accepted step (and at step 0).
+#[derive(Clone, Copy, Debug)]
+pub struct Point<'a, T: Scalar> {
+    /// Accepted steps so far.
+    pub step: u64,
+    /// Time.
+    pub t: T,
+    /// State.
+    pub y: &'a DVector<T>,
+    /// Size of the step that led here (`None` at step 0).
+    pub h: Option<T>,
+}
+
+/// Watches a run: called at the start, after every accepted step and at the end.
+pub trait Observer<T: Scalar> {
+    /// After every accepted step, and once with step 0 before the first.
+    fn observe(&mut self, point: &Point<'_, T>);
+    /// Once when the run ends, with the final state.
+    fn finish(&mut self, _point: &Point<'_, T>, _status: Status) {}
+}
+
+impl<T: Scalar> Observer<T> for () {
+    fn observe(&mut self, _point: &Point<'_, T>) {}
+}
+
+/// A run in progress: a stepper, the current `(t, y)` and the statistics so far.
+///
+/// [`Integrator::integrate`] can be called again with new stops to continue a run.
+#[derive(Clone, Debug)]
+pub struct Integrator<T: Scalar, S> {
+    stepper: S,
+    t: T,
+    y: DVector<T>,
+    y_new: DVector<T>,
+    stats: Stats<T>,
+    started: bool,
+}
+
+impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
+    /// A run of `stepper` from `(t0, y0)`.
+    pub fn new(stepper: S, t0: T, y0: DVector<T>) -> Self {
+        let n = y0.len();
+        Integrator {
+            stepper,
+            t: t0,
+            y: y0,
+            y_new: DVector::zeros(n),
+            stats: Stats::default(),
+            started: false,
+        }
+    }
+
+    /// Current time.
+    pub fn t(&self) -> T {
+        self.t
+    }
+
+    /// Current state.
+    pub fn y(&self) -> &DVector<T> {
+        &self.y
+    }
+
+    /// Statistics so far.
+    pub fn stats(&self) -> &Stats<T> {
+        &self.stats
+    }
+
+    /// The stepper, with its state.
+    pub fn stepper(&self) -> &S {
+        &self.stepper
+    }
+
+    /// Runs until a condition of `stop` holds, a value turns non-finite (`Diverged`, the
+    /// state stays the last finite one) or error control gives up (`StepTooSmall`).
+    ///
+    /// The budget stops (`max_steps`, `t_end`, `max_evals`) are checked before the state
+    /// ones (`ftol`, then `gtol`), so a budget stop costs no extra evaluation.
+    pub fn integrate(
+        &mut self,
+        field: &mut dyn VectorField<T>,
+        stop: &Stop<T>,
+        observer: &mut dyn Observer<T>,
+    ) -> Status {
+        if stop.is_empty() {
+            return Status::NoStop;
+        }
+        let mut field = Counted {
+            inner: field,
+            evals: 0,
+        };
+        if !self.started {
+            self.started = true;
+            observer.observe(&Point {
+                step: 0,
+                t: self.t,
+                y: &self.y,
+                h: None,
+            });
+        }
+        let status = loop {
+            if let Some(status) = self.check(&mut field, stop) {
+                break status;
+            }
+            let result = self.stepper.step(
+                &mut field,
+                self.t,
+                &self.y,
+                &mut self.y_new,
+                stop.t_end,
+            );
+            self.stats.evals += std::mem::take(&mut field.evals);
+            match result {
+                StepResult::TooSmall { .. } => break Status::StepTooSmall,
+                StepResult::Accepted(a) => {
+                    self.stats.rejected += u64::from(a.rejected);
+                    if !a.dt.is_finite() || !all_finite(&self.y_new) {
+                        self.stepper.invalidate();
+                        break Status::Diverged;
+                    }
+                    std::mem::swap(&mut self.y, &mut self.y_new);
+                    self.t = match (a.landed, stop.t_end) {
+                        (true, Some(t_end)) => t_end,
+                        _ => self.t + a.dt,
+                    };
+                    let s = &mut self.stats;
+                    s.accepted += 1;
+                    s.h_min = Some(s.h_min.map_or(a.h, |m| m.min(a.h)));
+                    s.h_max = Some(s.h_max.map_or(a.h, |m| m.max(a.h)));
+                    s.h_last = Some(a.h);
+                    observer.observe(&Point {
+                        step: s.accepted,
+                        t: self.t,
+                        y: &self.y,
+                        h: Some(a.h),
+                    });
+                }
+            }
+        };
+        self.stats.evals += field.evals;
+        observer.finish(
+            &Point {
+                step: self.stats.accepted,
+                t: self.t,
+                y: &self.y,
+                h: self.stats.h_last,
+            },
+            status,
+        );
+        status
+    }
+
+    /// The stop conditions, budget first.
+    fn check(&mut self, field: &mut Counted<'_, T>, stop: &Stop<T>) -> Option<Status> {
+        if stop.max_steps.is_some_and(|n| self.stats.accepted >= n) {
+            return Some(Status::MaxSteps);
+        }
+        if stop.t_end.is_some_and(|te| self.t >= te) {
+            return Some(Status::TEnd);
+        }
+        if stop
+            .max_evals
+            .is_some_and(|e| self.stats.evals + field.evals >= e)
+        {
+            return Some(Status::MaxEvals);
+        }
+        if let Some(ftol) = stop.ftol {
+            match field.potential(&self.y) {
+                Some(v) if !v.is_finite() => return Some(Status::Diverged),
+                Some(v) if v <= ftol => return Some(Status::Ftol),
+                _ => {}
+            }
+        }
+        if let Some(gtol) = stop.gtol {
+            let f = self.stepper.derivative(field, self.t, &self.y);
+            let norm = f.norm();
+            self.stats.evals += std::mem::take(&mut field.evals);
+            if !norm.is_finite() {
+                return Some(Status::Diverged);
+            }
+            if norm <= gtol {
+                return Some(Status::Gtol);
+            }
+        }
+        None
+    }
+}

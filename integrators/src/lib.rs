@@ -1,0 +1,42 @@
+//! ODE integration for gradflow.
+//!
+//! This crate knows nothing of losses: it integrates `dy/dt = f(t, y)` for any
+//! [`VectorField`]. Four ideas are kept apart:
+//!
+//! * the **vector field** ([`VectorField`]): `f(t, y)` written into a caller-owned buffer;
+//! * the **scheme** (one step): an explicit Runge–Kutta tableau ([`tableau`]) run by
+//!   [`RungeKutta`];
+//! * the **step-size controller** ([`controller`]): a fixed step, or error control by an
+//!   I or PI controller on an embedded error estimate;
+//! * the **driver** ([`Integrator`]): runs a [`Stepper`] until a [`Stop`] holds and
+//!   reports a [`Status`] and typed [`Stats`].
+//!
+//! ```
+//! use gradflow_integrators::{Integrator, RungeKutta, Stop, Status, tableau};
+//! use nalgebra::DVector;
+//!
+//! // dy/dt = -y, y(0) = 1: y(1) = e^-1.
+//! let mut field = |_t: f64, y: &DVector<f64>, dy: &mut DVector<f64>| dy.copy_from(&(-y));
+//! let stepper = RungeKutta::adaptive(&tableau::DOPRI5, 1e-10, 1e-12, 1);
+//! let mut run = Integrator::new(stepper, 0.0, DVector::from_element(1, 1.0));
+//! let status = run.integrate(&mut field, &Stop::t_end(1.0), &mut ());
+//! assert_eq!(status, Status::TEnd);
+//! assert_eq!(run.t(), 1.0);
+//! assert!((run.y()[0] - (-1.0f64).exp()).abs() < 1e-10);
+//! ```
+
+pub mod controller;
+pub mod driver;
+pub mod field;
+pub mod norm;
+pub mod rk;
+pub mod scalar;
+pub mod stepper;
+pub mod tableau;
+
+pub use controller::{Controller, ErrorControl};
+pub use driver::{Integrator, Observer, Point, Stats, Status, Stop};
+pub use field::VectorField;
+pub use rk::RungeKutta;
+pub use scalar::Scalar;
+pub use stepper::{Accepted, StepResult, Stepper};

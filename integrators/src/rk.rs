@@ -1,0 +1,320 @@
+//! One engine for every explicit Runge–Kutta tableau, at a fixed step or under error
+//! control.
+
+use crate::controller::{Controller, ErrorControl};
+use crate::norm::{error_norm, scaled_rms};
+use crate::scalar::{lit, spacing};
+use crate::stepper::{Accepted, StepResult, Stepper};
+use crate::tableau::Tableau;
+use crate::{Scalar, VectorField};
+use nalgebra::DVector;
+
+/// How the step size is chosen.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StepSize<T> {
+    /// Every step has size `h` (the last one is shortened to land on a time limit).
+    Fixed(T),
+    /// Error control on the tableau's embedded estimate.
+    Adaptive {
+        /// Relative tolerance (raised to at least 100·ε, as SciPy does).
+        rtol: T,
+        /// Absolute tolerance.
+        atol: T,
+        /// The step size the next step tries; `None` until the first step picks one.
+        h: Option<T>,
+        /// The controller and its history.
+        control: ErrorControl<T>,
+    },
+}
+
+/// An explicit Runge–Kutta method: a [`Tableau`] run at a fixed or controlled step.
+///
+/// Stage buffers are allocated once, in the constructor. With an embedded tableau under
+/// error control the last evaluation `f(t + h, y₊)` becomes the next step's first stage
+/// (FSAL), and the error estimate is `h Σ eᵢ kᵢ`, measured in the norm of
+/// [`crate::norm::error_norm`].
+#[derive(Clone, Debug)]
+pub struct RungeKutta<T: Scalar> {
+    tableau: &'static Tableau,
+    size: StepSize<T>,
+    /// Stages k₀…k_{s−1}, plus k_s = f(t + h, y₊) for an embedded pair.
+    k: Vec<DVector<T>>,
+    /// k₀ holds f(t, y) at the current point.
+    k0_valid: bool,
+    stage: DVector<T>,
+}
+
+impl<T: Scalar> RungeKutta<T> {
+    fn with_size(tableau: &'static Tableau, size: StepSize<T>, dim: usize) -> Self {
+        let slots = tableau.stages() + usize::from(tableau.e.is_some());
+        RungeKutta {
+            tableau,
+            size,
+            k: vec![DVector::zeros(dim); slots],
+            k0_valid: false,
+            stage: DVector::zeros(dim),
+        }
+    }
+
+    /// The tableau at a fixed step `h`, for a state of dimension `dim`.
+    pub fn fixed(tableau: &'static Tableau, h: T, dim: usize) -> Self {
+        Self::with_size(tableau, StepSize::Fixed(h), dim)
+    }
+
+    /// An embedded pair under I control (SciPy's rule), for a state of dimension `dim`.
+    ///
+    /// # Panics
+    /// If the tableau has no embedded error estimate.
+    pub fn adaptive(tableau: &'static Tableau, rtol: T, atol: T, dim: usize) -> Self {
+        Self::controlled(tableau, rtol, atol, None, Controller::I, dim)
+    }
+
+    /// An embedded pair with a chosen controller and optional first step `h0`.
+    ///
+    /// # Panics
+    /// If the tableau has no embedded error estimate.
+    pub fn controlled(
+        tableau: &'static Tableau,
+        rtol: T,
+        atol: T,
+        h0: Option<T>,
+        controller: Controller,
+        dim: usize,
+    ) -> Self {
+        assert!(tableau.e.is_some(), "{} has no error estimate", tableau.name);
+        let floor = lit::<T>(100.0) * T::default_epsilon();
+        let size = StepSize::Adaptive {
+            rtol: rtol.max(floor),
+            atol,
+            h: h0,
+            control: ErrorControl::new(controller, tableau.error_order),
+        };
+        Self::with_size(tableau, size, dim)
+    }
+
+    /// The tableau this method runs.
+    pub fn tableau(&self) -> &'static Tableau {
+        self.tableau
+    }
+
+    /// The step-size rule and its state.
+    pub fn step_size(&self) -> &StepSize<T> {
+        &self.size
+    }
+
+    fn ensure_k0(&mut self, field: &mut dyn VectorField<T>, t: T, y: &DVector<T>) {
+        if !self.k0_valid {
+            field.eval(t, y, &mut self.k[0]);
+            self.k0_valid = true;
+        }
+    }
+
+    /// Stages 1..s and y₊ = y + h Σ bᵢkᵢ, with k₀ already in place.
+    fn stages(&mut self, field: &mut dyn VectorField<T>, t: T, y: &DVector<T>, h: T) {
+        let tab = self.tableau;
+        let (k, stage) = (&mut self.k, &mut self.stage);
+        for i in 1..tab.stages() {
+            combine(stage, y, h, tab.a[i], k);
+            let ti = t + h * lit::<T>(tab.c[i]);
+            field.eval(ti, stage, &mut k[i]);
+        }
+    }
+
+    /// SciPy's `select_initial_step` (Hairer, Nørsett & Wanner, *Solving ODEs I*, §II.4):
+    /// one Euler probe of size h₀ = 0.01·‖y‖/‖f‖ estimates ‖f′‖, and the step is chosen so
+    /// that the estimate of order q would be 0.01.
+    fn initial_step(
+        &mut self,
+        field: &mut dyn VectorField<T>,
+        t: T,
+        y: &DVector<T>,
+        interval: T,
+        rtol: T,
+        atol: T,
+    ) -> T {
+        if interval == T::zero() {
+            return T::zero();
+        }
+        let d0 = scaled_rms(y, y, rtol, atol);
+        let d1 = scaled_rms(&self.k[0], y, rtol, atol);
+        let small = lit::<T>(1e-5);
+        let mut h0 = if d0 < small || d1 < small {
+            lit(1e-6)
+        } else {
+            lit::<T>(0.01) * d0 / d1
+        };
+        h0 = h0.min(interval);
+        let last = self.k.len() - 1;
+        self.stage.zip_zip_apply(y, &self.k[0], |s, yi, fi| *s = yi + h0 * fi);
+        field.eval(t + h0, &self.stage, &mut self.k[last]);
+        let mut sum = T::zero();
+        for ((&f1, &f0), &yi) in self.k[last].iter().zip(self.k[0].iter()).zip(y.iter()) {
+            let r = (f1 - f0) / (atol + yi.abs() * rtol);
+            sum += r * r;
+        }
+        let d2 = crate::norm::rms(sum, y.len()) / h0;
+        let tiny = lit::<T>(1e-15);
+        let h1 = if d1 <= tiny && d2 <= tiny {
+            lit::<T>(1e-6).max(h0 * lit(1e-3))
+        } else {
+            let q1 = lit::<T>(f64::from(self.tableau.error_order + 1));
+            (lit::<T>(0.01) / d1.max(d2)).powf(T::one() / q1)
+        };
+        (lit::<T>(100.0) * h0).min(h1).min(interval)
+    }
+}
+
+/// out = y + h Σⱼ coef[j]·k[j], one pass, skipping zero coefficients.
+#[inline]
+fn combine<T: Scalar>(out: &mut DVector<T>, y: &DVector<T>, h: T, coef: &[f64], k: &[DVector<T>]) {
+    out.copy_from(y);
+    let out = out.as_mut_slice();
+    // Accumulate Σⱼ coef[j]·k[j] into a zeroed increment via the output, then scale: for
+    // one nonzero coefficient this is exactly y + (h·c)·k.
+    match coef.iter().filter(|&&c| c != 0.0).count() {
+        0 => {}
+        1 => {
+            let (j, &c) = coef.iter().enumerate().find(|(_, &c)| c != 0.0).unwrap_or((0, &0.0));
+            let hc = h * lit::<T>(c);
+            for (o, &kj) in out.iter_mut().zip(k[j].iter()) {
+                *o += hc * kj;
+            }
+        }
+        _ => {
+            for (m, o) in out.iter_mut().enumerate() {
+                let mut acc = T::zero();
+                for (j, &c) in coef.iter().enumerate() {
+                    if c != 0.0 {
+                        acc += lit::<T>(c) * k[j][m];
+                    }
+                }
+                *o += h * acc;
+            }
+        }
+    }
+}
+
+impl<T: Scalar> Stepper<T> for RungeKutta<T> {
+    fn derivative(
+        &mut self,
+        field: &mut dyn VectorField<T>,
+        t: T,
+        y: &DVector<T>,
+    ) -> &DVector<T> {
+        self.ensure_k0(field, t, y);
+        &self.k[0]
+    }
+
+    fn step(
+        &mut self,
+        field: &mut dyn VectorField<T>,
+        t: T,
+        y: &DVector<T>,
+        y_new: &mut DVector<T>,
+        t_limit: Option<T>,
+    ) -> StepResult<T> {
+        self.ensure_k0(field, t, y);
+        let tab = self.tableau;
+        match self.size.clone() {
+            StepSize::Fixed(h) => {
+                // Land on the limit instead of leaving a sliver of a few ulps.
+                let (h, landed) = match t_limit {
+                    Some(tl) if tl - t <= h * (T::one() + lit::<T>(8.0) * T::default_epsilon()) => {
+                        (tl - t, true)
+                    }
+                    _ => (h, false),
+                };
+                self.stages(field, t, y, h);
+                combine(y_new, y, h, tab.b, &self.k);
+                self.k0_valid = false;
+                StepResult::Accepted(Accepted {
+                    h,
+                    dt: h,
+                    rejected: 0,
+                    landed,
+                })
+            }
+            StepSize::Adaptive {
+                rtol,
+                atol,
+                h,
+                mut control,
+            } => {
+                let interval = t_limit.map_or(T::max_value().unwrap_or(T::one()), |tl| tl - t);
+                let mut h_abs = match h {
+                    Some(h) => h.min(interval),
+                    None => self.initial_step(field, t, y, interval, rtol, atol),
+                };
+                let min_step = lit::<T>(10.0) * spacing(t);
+                h_abs = h_abs.max(min_step);
+                let e = tab.e.unwrap_or(&[]);
+                let s = tab.stages();
+                let mut rejected = 0u32;
+                loop {
+                    if h_abs < min_step || !h_abs.is_finite() {
+                        self.set_h(h_abs, control);
+                        return StepResult::TooSmall { h: h_abs };
+                    }
+                    let (h, landed) = match t_limit {
+                        Some(tl) if t + h_abs > tl => (tl - t, true),
+                        _ => (h_abs, false),
+                    };
+                    self.stages(field, t, y, h);
+                    combine(y_new, y, h, tab.b, &self.k);
+                    field.eval(t + h, y_new, &mut self.k[s]);
+                    // error = h Σ eᵢkᵢ, in the weighted RMS norm; stage buffer as scratch.
+                    combine_increment(&mut self.stage, h, e, &self.k);
+                    let err = error_norm(&self.stage, y, y_new, rtol, atol);
+                    if err < T::one() {
+                        let factor = control.accept(err, rejected > 0);
+                        self.set_h(h * factor, control);
+                        self.k.swap(0, s);
+                        self.k0_valid = true;
+                        return StepResult::Accepted(Accepted {
+                            h,
+                            dt: h,
+                            rejected,
+                            landed,
+                        });
+                    }
+                    h_abs = h * control.reject(err);
+                    rejected += 1;
+                }
+            }
+        }
+    }
+
+    fn invalidate(&mut self) {
+        self.k0_valid = false;
+    }
+
+    fn next_step_size(&self) -> Option<T> {
+        match &self.size {
+            StepSize::Fixed(h) => Some(*h),
+            StepSize::Adaptive { h, .. } => *h,
+        }
+    }
+}
+
+impl<T: Scalar> RungeKutta<T> {
+    fn set_h(&mut self, h_next: T, control: ErrorControl<T>) {
+        if let StepSize::Adaptive { h, control: c, .. } = &mut self.size {
+            *h = Some(h_next);
+            *c = control;
+        }
+    }
+}
+
+/// out = h Σⱼ coef[j]·k[j].
+#[inline]
+fn combine_increment<T: Scalar>(out: &mut DVector<T>, h: T, coef: &[f64], k: &[DVector<T>]) {
+    for (m, o) in out.iter_mut().enumerate() {
+        let mut acc = T::zero();
+        for (j, &c) in coef.iter().enumerate() {
+            if c != 0.0 {
+                acc += lit::<T>(c) * k[j][m];
+            }
+        }
+        *o = h * acc;
+    }
+}

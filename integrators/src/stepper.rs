@@ -1,0 +1,90 @@
+//! The contract between a scheme and the driver.
+
+use crate::{Scalar, VectorField};
+use nalgebra::DVector;
+
+/// One accepted step.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Accepted<T> {
+    /// The step size `h` used by the accepted step.
+    pub h: T,
+    /// The ODE time the step advanced (equal to `h` for a Runge–Kutta step).
+    pub dt: T,
+    /// Attempts rejected before this one was accepted.
+    pub rejected: u32,
+    /// The step was shortened to land exactly on the time limit.
+    pub landed: bool,
+}
+
+/// What a call to [`Stepper::step`] produced.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum StepResult<T> {
+    /// A step was accepted; `y_new` holds the new state.
+    Accepted(Accepted<T>),
+    /// Error control asked for a step below the floor `10·spacing(t)`.
+    TooSmall {
+        /// The step size that was refused.
+        h: T,
+    },
+}
+
+/// A scheme together with its step-size rule: advances `(t, y)` by one accepted step.
+///
+/// A stepper owns its workspace and state (stages, buffers, controller history), so a
+/// step does not allocate. It caches `f(t, y)` at the current point where the scheme
+/// gets it for free (first same as last), which the driver also uses for the
+/// gradient-norm stop.
+pub trait Stepper<T: Scalar> {
+    /// `f(t, y)` at the current point, evaluated only if not already known.
+    fn derivative(&mut self, field: &mut dyn VectorField<T>, t: T, y: &DVector<T>)
+        -> &DVector<T>;
+
+    /// Takes one step from `(t, y)`, writing the new state into `y_new`. With
+    /// `t_limit`, a stepper that can shorten its step does not pass it.
+    fn step(
+        &mut self,
+        field: &mut dyn VectorField<T>,
+        t: T,
+        y: &DVector<T>,
+        y_new: &mut DVector<T>,
+        t_limit: Option<T>,
+    ) -> StepResult<T>;
+
+    /// Forgets the cached `f(t, y)` (call after changing `y` from outside).
+    fn invalidate(&mut self);
+
+    /// The step size the next step will try, where the method has one.
+    fn next_step_size(&self) -> Option<T> {
+        None
+    }
+}
+
+impl<T: Scalar, S: Stepper<T> + ?Sized> Stepper<T> for Box<S> {
+    fn derivative(
+        &mut self,
+        field: &mut dyn VectorField<T>,
+        t: T,
+        y: &DVector<T>,
+    ) -> &DVector<T> {
+        (**self).derivative(field, t, y)
+    }
+
+    fn step(
+        &mut self,
+        field: &mut dyn VectorField<T>,
+        t: T,
+        y: &DVector<T>,
+        y_new: &mut DVector<T>,
+        t_limit: Option<T>,
+    ) -> StepResult<T> {
+        (**self).step(field, t, y, y_new, t_limit)
+    }
+
+    fn invalidate(&mut self) {
+        (**self).invalidate()
+    }
+
+    fn next_step_size(&self) -> Option<T> {
+        (**self).next_step_size()
+    }
+}

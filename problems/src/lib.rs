@@ -1,1 +1,27 @@
-pub fn x(){}
+//! Objectives for gradflow: losses, their gradients and Hessian-vector products, known
+//! minimizers and exact gradient flows, and the registry that names them.
+//!
+//! Every problem is defined exactly as in the project's `problems.md`, so that a run
+//! anywhere gives the same numbers.
+//!
+//! ```
+//! use gradflow_problems::{Objective, Rosenbrock};
+//! use nalgebra::DVector;
+//!
+//! let f = Rosenbrock::new(2);
+//! let x: DVector<f64> = f.start();
+//! let mut g = DVector::zeros(2);
+//! let loss = f.value_and_gradient(&x, &mut g);
+//! assert!((loss - 24.2).abs() < 1e-12);
+//! assert!((g[0] + 215.6).abs() < 1e-12 && (g[1] + 88.0).abs() < 1e-12);
+//! ```
+
+pub mod logistic;
+pub mod objective;
+pub mod registry;
+pub mod smooth;
+
+pub use logistic::Logistic;
+pub use objective::{Objective, Real};
+pub use registry::{build, registry, KeySpec, ProblemError, ProblemInfo};
+pub use smooth::{Beale, Himmelblau, Quadratic, Quartic, Rosenbrock};

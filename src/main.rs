@@ -1,1 +1,307 @@
-fn main(){}
+//! The `gradflow` command line: `list` and `run` (see `docs/guide.md`).
+
+use clap::{Args, Parser, Subcommand};
+use gradflow::output::{report_json, trajectory_csv, write_atomic};
+use gradflow::run::{Dtype, RunSpec, SpecField};
+use gradflow::{Error, Report};
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "gradflow",
+    version,
+    about = "Integrate gradient flows: every optimizer is an ODE integrator"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List every problem and method with its keys and defaults.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Integrate one problem's gradient flow with one method.
+    Run(RunArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Problem spec, e.g. `rosenbrock:n=2`.
+    #[arg(long, value_name = "SPEC")]
+    problem: Option<String>,
+    /// Method spec, e.g. `dopri5:rtol=1e-8`.
+    #[arg(long, value_name = "SPEC")]
+    method: Option<String>,
+    /// Read the run from a JSON file with the same fields (flags given too override it).
+    #[arg(long, value_name = "FILE.json")]
+    spec: Option<String>,
+    /// Start point, comma-separated (default: the problem's).
+    #[arg(long, value_name = "a,b,...", allow_hyphen_values = true)]
+    x0: Option<String>,
+    /// Stop after N accepted steps.
+    #[arg(long, value_name = "N")]
+    steps: Option<u64>,
+    /// Stop at virtual time T.
+    #[arg(long, value_name = "T")]
+    t_end: Option<f64>,
+    /// Stop when ‖∇L‖₂ ≤ G.
+    #[arg(long, value_name = "G")]
+    gtol: Option<f64>,
+    /// Stop when L ≤ F.
+    #[arg(long, value_name = "F", allow_hyphen_values = true)]
+    ftol: Option<f64>,
+    /// Stop after E gradient evaluations.
+    #[arg(long, value_name = "E")]
+    max_evals: Option<u64>,
+    /// Record step 0, every K-th accepted step and the last.
+    #[arg(long, value_name = "K")]
+    record: Option<u64>,
+    /// Write the report as JSON.
+    #[arg(long, value_name = "FILE.json")]
+    out: Option<String>,
+    /// Write the trajectory as CSV.
+    #[arg(long, value_name = "FILE.csv")]
+    csv: Option<String>,
+    /// Leave θ out of the report and the trajectory.
+    #[arg(long)]
+    no_theta: bool,
+    /// Precision: f64 or f32.
+    #[arg(long, value_name = "f64|f32")]
+    dtype: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::List { json } => list(json),
+        Command::Run(args) => run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("gradflow: error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn parse_x0(text: &str) -> Result<Vec<f64>, Error> {
+    text.split(',')
+        .enumerate()
+        .map(|(i, s)| {
+            s.trim().parse::<f64>().map_err(|_| {
+                Error::usage(format!(
+                    "--x0: value {} '{}' is not a number",
+                    i + 1,
+                    s.trim()
+                ))
+            })
+        })
+        .collect()
+}
+
+fn run_spec(args: RunArgs) -> Result<RunSpec, Error> {
+    let mut spec =
+        match &args.spec {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| Error::usage(format!("--spec {path}: cannot read: {e}")))?;
+                serde_json::from_str::<RunSpec>(&text)
+                    .map_err(|e| Error::usage(format!("--spec {path}: {e}")))?
+            }
+            None => {
+                let problem = args.problem.clone().ok_or_else(|| {
+                    Error::usage("--problem SPEC is required (or --spec FILE.json)")
+                })?;
+                let method = args.method.clone().ok_or_else(|| {
+                    Error::usage("--method SPEC is required (or --spec FILE.json)")
+                })?;
+                RunSpec::new(&problem, &method)
+            }
+        };
+    if let Some(p) = args.problem {
+        spec.problem = SpecField::Text(p);
+    }
+    if let Some(m) = args.method {
+        spec.method = SpecField::Text(m);
+    }
+    if let Some(x0) = &args.x0 {
+        spec.x0 = Some(parse_x0(x0)?);
+    }
+    spec.steps = args.steps.or(spec.steps);
+    spec.t_end = args.t_end.or(spec.t_end);
+    spec.gtol = args.gtol.or(spec.gtol);
+    spec.ftol = args.ftol.or(spec.ftol);
+    spec.max_evals = args.max_evals.or(spec.max_evals);
+    spec.record = args.record.or(spec.record);
+    spec.out = args.out.or(spec.out);
+    spec.csv = args.csv.or(spec.csv);
+    spec.no_theta |= args.no_theta;
+    if let Some(d) = args.dtype {
+        spec.dtype = match d.as_str() {
+            "f64" => Dtype::F64,
+            "f32" => Dtype::F32,
+            _ => return Err(Error::usage(format!("--dtype {d}: expected f64 or f32"))),
+        };
+    }
+    Ok(spec)
+}
+
+fn run(args: RunArgs) -> Result<ExitCode, Error> {
+    let spec = run_spec(args)?;
+    let report = spec.run()?;
+    // Encode everything before writing anything, so a failure leaves no file behind.
+    let json = match &spec.out {
+        Some(_) => Some(report_json(&report)?),
+        None => None,
+    };
+    let csv = spec.csv.as_ref().map(|_| trajectory_csv(&report));
+    if let (Some(path), Some(json)) = (&spec.out, json) {
+        write_atomic(Path::new(path), json.as_bytes())?;
+    }
+    if let (Some(path), Some(csv)) = (&spec.csv, csv) {
+        write_atomic(Path::new(path), csv.as_bytes())?;
+    }
+    print_summary(&report);
+    Ok(if report.status.is_success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    })
+}
+
+fn print_summary(r: &Report) {
+    let mut out = String::new();
+    let params = |m: &std::collections::BTreeMap<String, String>| {
+        m.iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let pp = r
+        .problem
+        .params
+        .iter()
+        .map(|(k, v)| (k.clone(), format!("{v}")))
+        .collect();
+    let mp = r
+        .method
+        .params
+        .iter()
+        .map(|(k, v)| (k.clone(), v.map_or("auto".to_string(), |v| v.to_string())))
+        .collect();
+    let _ = writeln!(
+        out,
+        "problem  {}:{} (n = {})",
+        r.problem.name,
+        params(&pp),
+        r.problem.dim
+    );
+    let _ = writeln!(
+        out,
+        "method   {}:{} ({})",
+        r.method.name,
+        params(&mp),
+        r.dtype
+    );
+    let _ = writeln!(out, "status   {}", r.status.as_str());
+    let _ = writeln!(
+        out,
+        "steps    {} accepted, {} rejected, {} gradient evaluations",
+        r.accepted, r.rejected, r.grad_evals
+    );
+    let _ = writeln!(out, "t        {:.6e}", r.t);
+    let _ = writeln!(out, "loss     {:.6e}   |grad| {:.6e}", r.loss, r.grad_norm);
+    if let Some(theta) = &r.theta {
+        let shown: Vec<String> = theta.iter().take(6).map(|x| format!("{x:.10}")).collect();
+        let more = if theta.len() > 6 { ", ..." } else { "" };
+        let _ = writeln!(out, "theta    [{}{more}]", shown.join(", "));
+    }
+    let _ = writeln!(out, "wall     {:.3e} s", r.wall_seconds);
+    emit(&out);
+}
+
+/// Prints to stdout, ignoring a closed pipe (`gradflow list | head`).
+fn emit(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+fn list(json: bool) -> Result<ExitCode, Error> {
+    use gradflow::methods::methods;
+    let mut out = String::new();
+    use gradflow_problems::registry;
+    if json {
+        let problems: Vec<_> = registry()
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "name": p.name,
+                    "description": p.description,
+                    "keys": p.keys.iter().map(|k| serde_json::json!({
+                        "name": k.name, "default": k.default, "valid": k.valid(), "doc": k.doc,
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let methods: Vec<_> = methods()
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "name": m.name,
+                    "description": m.description,
+                    "keys": m.keys.iter().map(|k| serde_json::json!({
+                        "name": k.name, "default": k.default, "valid": k.kind.describe(), "doc": k.doc,
+                    })).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let doc = serde_json::json!({"problems": problems, "methods": methods});
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&doc).unwrap_or_default()
+        );
+        emit(&out);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let _ = writeln!(out, "Problems (--problem NAME[:key=value,...])");
+    for p in registry() {
+        let _ = writeln!(out, "  {:<12} {}", p.name, p.description);
+        for k in p.keys {
+            let _ = writeln!(
+                out,
+                "      {:<10} default {:<8} {} ({})",
+                k.name,
+                format!("{}", k.default),
+                k.doc,
+                k.valid()
+            );
+        }
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "Methods (--method NAME[:key=value,...])");
+    for m in methods() {
+        let _ = writeln!(out, "  {:<12} {}", m.name, m.description);
+        for k in m.keys {
+            let d = k.default.map_or("auto".to_string(), |v| v.to_string());
+            let _ = writeln!(
+                out,
+                "      {:<10} default {:<8} {} ({})",
+                k.name,
+                d,
+                k.doc,
+                k.kind.describe()
+            );
+        }
+    }
+    emit(&out);
+    Ok(ExitCode::SUCCESS)
+}

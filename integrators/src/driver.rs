@@ -74,7 +74,8 @@ pub enum Status {
     Ftol,
     /// The evaluation budget was spent.
     MaxEvals,
-    /// A non-finite value appeared; the state is the last finite one.
+    /// A non-finite value appeared; the state is the last one whose y and ‖f(t, y)‖² are
+    /// both finite.
     Diverged,
     /// Error control asked for a step below the floor.
     StepTooSmall,
@@ -172,6 +173,8 @@ pub struct Integrator<T: Scalar, S> {
     y_new: DVector<T>,
     stats: Stats<T>,
     started: bool,
+    /// (t, steps) of the state kept in `y_new` after a swap, for rolling back.
+    previous: Option<(T, Option<T>)>,
 }
 
 impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
@@ -185,6 +188,7 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
             y_new: DVector::zeros(n),
             stats: Stats::default(),
             started: false,
+            previous: None,
         }
     }
 
@@ -239,13 +243,22 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
             if let Some(status) = self.check(&mut field, stop) {
                 break status;
             }
-            let result = self.stepper.step(
-                &mut field,
-                self.t,
-                &self.y,
-                &mut self.y_new,
-                stop.t_end,
-            );
+            // Every scheme starts from f(t, y): evaluating it here costs nothing extra and
+            // catches a state whose field is not finite, or whose ‖f‖² overflows, before
+            // stepping from it.
+            let f_ok = self
+                .stepper
+                .derivative(&mut field, self.t, &self.y)
+                .norm_squared()
+                .is_finite();
+            self.stats.evals += std::mem::take(&mut field.evals);
+            if !f_ok {
+                self.roll_back();
+                break Status::Diverged;
+            }
+            let result =
+                self.stepper
+                    .step(&mut field, self.t, &self.y, &mut self.y_new, stop.t_end);
             self.stats.evals += std::mem::take(&mut field.evals);
             match result {
                 StepResult::TooSmall { .. } => break Status::StepTooSmall,
@@ -256,6 +269,7 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
                         break Status::Diverged;
                     }
                     std::mem::swap(&mut self.y, &mut self.y_new);
+                    self.previous = Some((self.t, self.stats.h_last));
                     self.t = match (a.landed, stop.t_end) {
                         (true, Some(t_end)) => t_end,
                         _ => self.t + a.dt,
@@ -287,6 +301,19 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
         status
     }
 
+    /// Returns to the state before the last accepted step (kept in `y_new`), when the
+    /// field is not finite at the current one: a diverged run reports the last state whose
+    /// y and f(t, y) are both finite.
+    fn roll_back(&mut self) {
+        if let Some((t, h_last)) = self.previous.take() {
+            std::mem::swap(&mut self.y, &mut self.y_new);
+            self.t = t;
+            self.stats.accepted -= 1;
+            self.stats.h_last = h_last;
+        }
+        self.stepper.invalidate();
+    }
+
     /// The stop conditions, budget first.
     fn check(&mut self, field: &mut Counted<'_, T>, stop: &Stop<T>) -> Option<Status> {
         if stop.max_steps.is_some_and(|n| self.stats.accepted >= n) {
@@ -303,7 +330,10 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
         }
         if let Some(ftol) = stop.ftol {
             match field.potential(&self.y) {
-                Some(v) if !v.is_finite() => return Some(Status::Diverged),
+                Some(v) if !v.is_finite() => {
+                    self.roll_back();
+                    return Some(Status::Diverged);
+                }
                 Some(v) if v <= ftol => return Some(Status::Ftol),
                 _ => {}
             }
@@ -313,6 +343,7 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
             let norm = f.norm();
             self.stats.evals += std::mem::take(&mut field.evals);
             if !norm.is_finite() {
+                self.roll_back();
                 return Some(Status::Diverged);
             }
             if norm <= gtol {

@@ -81,7 +81,11 @@ impl<T: Scalar> RungeKutta<T> {
         controller: Controller,
         dim: usize,
     ) -> Self {
-        assert!(tableau.e.is_some(), "{} has no error estimate", tableau.name);
+        assert!(
+            tableau.e.is_some(),
+            "{} has no error estimate",
+            tableau.name
+        );
         let floor = lit::<T>(100.0) * T::default_epsilon();
         let size = StepSize::Adaptive {
             rtol: rtol.max(floor),
@@ -120,6 +124,24 @@ impl<T: Scalar> RungeKutta<T> {
         }
     }
 
+    /// The first step error control would try from `(t, y)` toward `t_limit`, for a
+    /// state of the dimension given at construction (one evaluation, or two without a
+    /// cached f(t, y)).
+    pub fn propose_initial_step(
+        &mut self,
+        field: &mut dyn VectorField<T>,
+        t: T,
+        y: &DVector<T>,
+        t_limit: Option<T>,
+    ) -> Option<T> {
+        let StepSize::Adaptive { rtol, atol, .. } = self.size else {
+            return None;
+        };
+        self.ensure_k0(field, t, y);
+        let interval = t_limit.map_or(T::max_value().unwrap_or(T::one()), |tl| tl - t);
+        Some(self.initial_step(field, t, y, interval, rtol, atol))
+    }
+
     /// SciPy's `select_initial_step` (Hairer, Nørsett & Wanner, *Solving ODEs I*, §II.4):
     /// one Euler probe of size h₀ = 0.01·‖y‖/‖f‖ estimates ‖f′‖, and the step is chosen so
     /// that the estimate of order q would be 0.01.
@@ -145,7 +167,8 @@ impl<T: Scalar> RungeKutta<T> {
         };
         h0 = h0.min(interval);
         let last = self.k.len() - 1;
-        self.stage.zip_zip_apply(y, &self.k[0], |s, yi, fi| *s = yi + h0 * fi);
+        self.stage
+            .zip_zip_apply(y, &self.k[0], |s, yi, fi| *s = yi + h0 * fi);
         field.eval(t + h0, &self.stage, &mut self.k[last]);
         let mut sum = T::zero();
         for ((&f1, &f0), &yi) in self.k[last].iter().zip(self.k[0].iter()).zip(y.iter()) {
@@ -174,7 +197,11 @@ fn combine<T: Scalar>(out: &mut DVector<T>, y: &DVector<T>, h: T, coef: &[f64], 
     match coef.iter().filter(|&&c| c != 0.0).count() {
         0 => {}
         1 => {
-            let (j, &c) = coef.iter().enumerate().find(|(_, &c)| c != 0.0).unwrap_or((0, &0.0));
+            let (j, &c) = coef
+                .iter()
+                .enumerate()
+                .find(|(_, &c)| c != 0.0)
+                .unwrap_or((0, &0.0));
             let hc = h * lit::<T>(c);
             for (o, &kj) in out.iter_mut().zip(k[j].iter()) {
                 *o += hc * kj;
@@ -195,12 +222,7 @@ fn combine<T: Scalar>(out: &mut DVector<T>, y: &DVector<T>, h: T, coef: &[f64], 
 }
 
 impl<T: Scalar> Stepper<T> for RungeKutta<T> {
-    fn derivative(
-        &mut self,
-        field: &mut dyn VectorField<T>,
-        t: T,
-        y: &DVector<T>,
-    ) -> &DVector<T> {
+    fn derivative(&mut self, field: &mut dyn VectorField<T>, t: T, y: &DVector<T>) -> &DVector<T> {
         self.ensure_k0(field, t, y);
         &self.k[0]
     }

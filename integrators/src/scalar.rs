@@ -22,16 +22,33 @@ pub fn to_f64<T: Scalar>(x: T) -> f64 {
     x.to_subset().unwrap_or(f64::NAN)
 }
 
-/// The spacing of floating-point numbers at `t`: |nextafter(t, ∞) − t|, up to a factor of 2.
+/// The spacing of floating-point numbers at `t`: |nextafter(t, ∞) − t|, up to a factor
+/// of 2, and never below the smallest normal `f32` (so it is positive at t = 0).
 #[inline]
 pub fn spacing<T: Scalar>(t: T) -> T {
-    let eps = T::default_epsilon();
-    let tiny = T::min_value().unwrap_or(eps);
-    (t.abs() * eps).max(tiny)
+    let floor: T = lit(f64::from(f32::MIN_POSITIVE));
+    (t.abs() * T::default_epsilon()).max(floor)
 }
 
 /// True when every component is finite.
 #[inline]
 pub fn all_finite<T: Scalar>(v: &nalgebra::DVector<T>) -> bool {
     v.iter().all(|x| x.is_finite())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spacing_is_positive_everywhere_and_close_to_the_ulp() {
+        assert!(spacing(0.0f64) > 0.0 && spacing(0.0f32) > 0.0);
+        for t in [1.0f64, 100.0, 1e-3, 12345.678] {
+            let ulp = t.next_up() - t;
+            assert!(spacing(t) >= ulp / 2.0 && spacing(t) <= 2.0 * ulp, "{t}");
+        }
+        let t = 100.0f32;
+        let ulp = t.next_up() - t;
+        assert!(spacing(t) >= ulp / 2.0 && spacing(t) <= 2.0 * ulp);
+    }
 }

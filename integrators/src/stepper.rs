@@ -36,8 +36,7 @@ pub enum StepResult<T> {
 /// gradient-norm stop.
 pub trait Stepper<T: Scalar> {
     /// `f(t, y)` at the current point, evaluated only if not already known.
-    fn derivative(&mut self, field: &mut dyn VectorField<T>, t: T, y: &DVector<T>)
-        -> &DVector<T>;
+    fn derivative(&mut self, field: &mut dyn VectorField<T>, t: T, y: &DVector<T>) -> &DVector<T>;
 
     /// Takes one step from `(t, y)`, writing the new state into `y_new`. With
     /// `t_limit`, a stepper that can shorten its step does not pass it.
@@ -60,12 +59,7 @@ pub trait Stepper<T: Scalar> {
 }
 
 impl<T: Scalar, S: Stepper<T> + ?Sized> Stepper<T> for Box<S> {
-    fn derivative(
-        &mut self,
-        field: &mut dyn VectorField<T>,
-        t: T,
-        y: &DVector<T>,
-    ) -> &DVector<T> {
+    fn derivative(&mut self, field: &mut dyn VectorField<T>, t: T, y: &DVector<T>) -> &DVector<T> {
         (**self).derivative(field, t, y)
     }
 

@@ -106,7 +106,12 @@ pub const DOPRI5: Tableau = Tableau {
         &[1.0 / 5.0],
         &[3.0 / 40.0, 9.0 / 40.0],
         &[44.0 / 45.0, -56.0 / 15.0, 32.0 / 9.0],
-        &[19372.0 / 6561.0, -25360.0 / 2187.0, 64448.0 / 6561.0, -212.0 / 729.0],
+        &[
+            19372.0 / 6561.0,
+            -25360.0 / 2187.0,
+            64448.0 / 6561.0,
+            -212.0 / 729.0,
+        ],
         &[
             9017.0 / 3168.0,
             -355.0 / 33.0,
@@ -219,7 +224,11 @@ mod tests {
         // Row sums: Σⱼ aᵢⱼ = cᵢ.
         for (i, row) in t.a.iter().enumerate() {
             let sum: f64 = row.iter().sum();
-            assert!((sum - t.c[i]).abs() < 1e-15, "{}: row {i} sums to {sum}", t.name);
+            assert!(
+                (sum - t.c[i]).abs() < 1e-15,
+                "{}: row {i} sums to {sum}",
+                t.name
+            );
         }
         let (a, b, c) = dense(t, false);
         for (name, r) in residuals(&a, &b, &c, t.order) {
@@ -255,7 +264,10 @@ mod tests {
         let mut e = DOPRI5.e.unwrap().to_vec();
         e[3] += 1e-4;
         let leaked: &'static [f64] = Box::leak(e.into_boxed_slice());
-        let bad = Tableau { e: Some(leaked), ..DOPRI5 };
+        let bad = Tableau {
+            e: Some(leaked),
+            ..DOPRI5
+        };
         let (a, bh, c) = dense(&bad, true);
         let worst = residuals(&a, &bh, &c, 4)
             .into_iter()

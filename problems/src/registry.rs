@@ -26,7 +26,11 @@ pub struct KeySpec {
 impl KeySpec {
     /// The valid range in words, e.g. "an integer in [1, 100000000]".
     pub fn valid(&self) -> String {
-        let kind = if self.integer { "an integer" } else { "a number" };
+        let kind = if self.integer {
+            "an integer"
+        } else {
+            "a number"
+        };
         let open = if self.min_inclusive { '[' } else { '(' };
         if self.max.is_finite() {
             format!("{kind} in {open}{}, {}]", self.min, self.max)
@@ -106,10 +110,7 @@ static REGISTRY: [ProblemInfo; 6] = [
     ProblemInfo {
         name: "rosenbrock",
         description: "Σ 100(θᵢ₊₁ − θᵢ²)² + (1 − θᵢ)², from (−1.2, 1, ...); minimum at all ones",
-        keys: &[KeySpec {
-            min: 2.0,
-            ..N_KEY
-        }],
+        keys: &[KeySpec { min: 2.0, ..N_KEY }],
     },
     ProblemInfo {
         name: "beale",
@@ -221,18 +222,21 @@ pub fn info(name: &str) -> Result<&'static ProblemInfo, ProblemError> {
 }
 
 /// Every key of the problem with its value: the given one or the default.
-pub fn resolve(name: &str, params: &[(&str, f64)]) -> Result<Vec<(&'static str, f64)>, ProblemError> {
+pub fn resolve(
+    name: &str,
+    params: &[(&str, f64)],
+) -> Result<Vec<(&'static str, f64)>, ProblemError> {
     let info = info(name)?;
     for (key, value) in params {
-        let spec = info
-            .keys
-            .iter()
-            .find(|k| k.name == *key)
-            .ok_or_else(|| ProblemError::UnknownKey {
-                problem: info.name,
-                key: key.to_string(),
-                valid: info.keys.iter().map(|k| k.name).collect(),
-            })?;
+        let spec =
+            info.keys
+                .iter()
+                .find(|k| k.name == *key)
+                .ok_or_else(|| ProblemError::UnknownKey {
+                    problem: info.name,
+                    key: key.to_string(),
+                    valid: info.keys.iter().map(|k| k.name).collect(),
+                })?;
         if !spec.accepts(*value) {
             return Err(ProblemError::BadValue {
                 problem: info.name,
@@ -269,7 +273,12 @@ pub fn build<T: Real>(
     params: &[(&str, f64)],
 ) -> Result<Box<dyn Objective<T> + Send + Sync>, ProblemError> {
     let values = resolve(name, params)?;
-    let get = |key: &str| values.iter().find(|(k, _)| *k == key).map_or(0.0, |&(_, v)| v);
+    let get = |key: &str| {
+        values
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or(0.0, |&(_, v)| v)
+    };
     let dim = || get("n") as usize;
     Ok(match name {
         "quadratic" => Box::new(Quadratic::<T>::new(dim(), get("kappa"), get("scale"))),
@@ -277,7 +286,9 @@ pub fn build<T: Real>(
         "rosenbrock" => Box::new(Rosenbrock::new(dim())),
         "beale" => Box::new(Beale),
         "himmelblau" => Box::new(Himmelblau),
-        "logistic" => Box::new(Logistic::<T>::breast_cancer(get("mu")).map_err(ProblemError::Data)?),
+        "logistic" => {
+            Box::new(Logistic::<T>::breast_cancer(get("mu")).map_err(ProblemError::Data)?)
+        }
         _ => unreachable!("every registered name has a constructor"),
     })
 }

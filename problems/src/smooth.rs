@@ -192,13 +192,7 @@ impl<T: Real> Objective<T> for Rosenbrock {
         true
     }
     fn start(&self) -> DVector<T> {
-        DVector::from_fn(self.n, |i, _| {
-            if i % 2 == 0 {
-                lit(-1.2)
-            } else {
-                T::one()
-            }
-        })
+        DVector::from_fn(self.n, |i, _| if i % 2 == 0 { lit(-1.2) } else { T::one() })
     }
     fn minimizer(&self) -> Option<DVector<T>> {
         Some(DVector::from_element(self.n, T::one()))

@@ -26,7 +26,9 @@ fn probe_point(n: usize, k: f64) -> DVector<f64> {
 #[test]
 fn gradients_match_central_differences() {
     for (name, params) in cases() {
-        let Ok(f) = build::<f64>(name, &params) else { panic!("{name} builds") };
+        let Ok(f) = build::<f64>(name, &params) else {
+            panic!("{name} builds")
+        };
         let n = f.dim();
         for k in 0..3 {
             let x = probe_point(n, k as f64) + f.start() * 0.5;
@@ -35,7 +37,10 @@ fn gradients_match_central_differences() {
             let mut g2 = DVector::zeros(n);
             let v = f.value_and_gradient(&x, &mut g2);
             assert_eq!(g, g2, "{name}: value_and_gradient gives another gradient");
-            assert!((v - f.value(&x)).abs() <= 1e-14 * v.abs().max(1.0), "{name}");
+            assert!(
+                (v - f.value(&x)).abs() <= 1e-14 * v.abs().max(1.0),
+                "{name}"
+            );
             for i in 0..n {
                 let h = 1e-6 * x[i].abs().max(1.0);
                 let (mut xp, mut xm) = (x.clone(), x.clone());
@@ -52,7 +57,9 @@ fn gradients_match_central_differences() {
 #[test]
 fn hessian_vector_products_match_differences_of_the_gradient() {
     for (name, params) in cases() {
-        let Ok(f) = build::<f64>(name, &params) else { panic!("{name} builds") };
+        let Ok(f) = build::<f64>(name, &params) else {
+            panic!("{name} builds")
+        };
         let n = f.dim();
         let x = probe_point(n, 1.0) + f.start() * 0.5;
         let v = DVector::from_fn(n, |i, _| ((i as f64) * 0.9 + 0.4).cos());
@@ -64,7 +71,10 @@ fn hessian_vector_products_match_differences_of_the_gradient() {
         f.gradient(&(&x - &v * eps), &mut gm);
         let fd = (gp - gm) / (2.0 * eps);
         let scale = hv.amax().max(1.0);
-        assert!((&fd - &hv).amax() <= 1e-6 * scale, "{name}: Hv {hv} vs FD {fd}");
+        assert!(
+            (&fd - &hv).amax() <= 1e-6 * scale,
+            "{name}: Hv {hv} vs FD {fd}"
+        );
     }
 }
 
@@ -74,7 +84,9 @@ fn exact_flows_solve_the_gradient_flow() {
         ("quadratic", vec![("n", 3.0), ("kappa", 10.0)]),
         ("quartic", vec![("n", 2.0)]),
     ] {
-        let Ok(f) = build::<f64>(name, &params) else { panic!("{name} builds") };
+        let Ok(f) = build::<f64>(name, &params) else {
+            panic!("{name} builds")
+        };
         let n = f.dim();
         let x0 = DVector::from_fn(n, |i, _| 1.0 - 0.3 * i as f64);
         let mut at0 = DVector::zeros(n);
@@ -96,7 +108,9 @@ fn exact_flows_solve_the_gradient_flow() {
 
 #[test]
 fn logistic_at_zero_has_loss_ln2_and_known_gradient() {
-    let Ok(f) = build::<f64>("logistic", &[]) else { panic!() };
+    let Ok(f) = build::<f64>("logistic", &[]) else {
+        panic!()
+    };
     assert_eq!(f.dim(), 31);
     let w = f.start();
     // 569 sequential additions of ln 2: rounding error at most m·ε·ln 2 ≈ 9e-14.
@@ -109,7 +123,9 @@ fn logistic_at_zero_has_loss_ln2_and_known_gradient() {
 
 #[test]
 fn logistic_is_stable_for_large_margins() {
-    let Ok(f) = build::<f64>("logistic", &[]) else { panic!() };
+    let Ok(f) = build::<f64>("logistic", &[]) else {
+        panic!()
+    };
     let w = DVector::from_element(31, 400.0);
     let mut g = DVector::zeros(31);
     let v = f.value_and_gradient(&w, &mut g);
@@ -127,25 +143,45 @@ fn quadratic_eigenvalues_follow_the_definition() {
 
 #[test]
 fn registry_rejects_bad_keys_and_values() {
-    assert!(build::<f64>("nope", &[]).err().unwrap().to_string().contains("rosenbrock"));
-    let e = build::<f64>("rosenbrock", &[("m", 2.0)]).err().unwrap().to_string();
+    assert!(build::<f64>("nope", &[])
+        .err()
+        .unwrap()
+        .to_string()
+        .contains("rosenbrock"));
+    let e = build::<f64>("rosenbrock", &[("m", 2.0)])
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("'m'") && e.contains("valid: n"), "{e}");
     for bad in [0.0, 1.0, 2.5, -3.0, f64::NAN, f64::INFINITY, 1e12] {
-        assert!(build::<f64>("rosenbrock", &[("n", bad)]).is_err(), "n = {bad}");
+        assert!(
+            build::<f64>("rosenbrock", &[("n", bad)]).is_err(),
+            "n = {bad}"
+        );
     }
     assert!(build::<f64>("quadratic", &[("kappa", 0.0)]).is_err());
     assert!(build::<f64>("logistic", &[("mu", -1.0)]).is_err());
     assert!(build::<f64>("beale", &[("n", 2.0)]).is_err());
     for p in registry() {
-        assert!(build::<f64>(p.name, &[]).is_ok(), "{} builds with defaults", p.name);
-        assert!(build::<f32>(p.name, &[]).is_ok(), "{} builds in f32", p.name);
+        assert!(
+            build::<f64>(p.name, &[]).is_ok(),
+            "{} builds with defaults",
+            p.name
+        );
+        assert!(
+            build::<f32>(p.name, &[]).is_ok(),
+            "{} builds in f32",
+            p.name
+        );
     }
 }
 
 #[test]
 fn minimizers_are_stationary() {
     for p in registry() {
-        let Ok(f) = build::<f64>(p.name, &[]) else { panic!() };
+        let Ok(f) = build::<f64>(p.name, &[]) else {
+            panic!()
+        };
         if let Some(m) = f.minimizer() {
             let mut g = DVector::zeros(f.dim());
             f.gradient(&m, &mut g);

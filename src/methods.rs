@@ -1,0 +1,202 @@
+//! The method registry: spec → a configured stepper.
+//!
+//! Every method is a scheme under a step-size rule; see the table in `docs/guide.md` for
+//! each formula and the meaning of its time `t`.
+
+use crate::error::{Error, Result};
+use crate::spec::{resolve, Key, Kind, Spec, Value};
+use gradflow_integrators::tableau::{self, Tableau};
+use gradflow_integrators::{Controller, RungeKutta, Scalar, Stepper};
+
+/// Which scheme and step-size rule a method is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MethodId {
+    /// Explicit Euler at a fixed step.
+    Euler,
+    /// Classical RK4 at a fixed step.
+    Rk4,
+    /// Euler steps under Heun's error estimate.
+    HeunEuler,
+    /// Bogacki–Shampine 3(2).
+    Bs23,
+    /// Dormand–Prince 5(4).
+    Dopri5,
+}
+
+/// A registered method.
+#[derive(Clone, Copy, Debug)]
+pub struct MethodInfo {
+    /// Which method.
+    pub id: MethodId,
+    /// Registry name.
+    pub name: &'static str,
+    /// One line of meaning.
+    pub description: &'static str,
+    /// Keys with defaults.
+    pub keys: &'static [Key],
+}
+
+const fn num(name: &'static str, default: f64, kind: Kind, doc: &'static str) -> Key {
+    Key {
+        name,
+        default: Some(Value::Number(default)),
+        kind,
+        doc,
+    }
+}
+
+const LR: Key = num("lr", 1e-3, Kind::POSITIVE, "step size h");
+const RTOL: Key = num("rtol", 1e-6, Kind::POSITIVE, "relative tolerance");
+const ATOL: Key = num("atol", 1e-9, Kind::NON_NEGATIVE, "absolute tolerance");
+const H0: Key = Key {
+    name: "h0",
+    default: None,
+    kind: Kind::POSITIVE,
+    doc: "first step (auto: Hairer–Nørsett–Wanner's estimate, as SciPy)",
+};
+const PI: Key = Key {
+    name: "pi",
+    default: Some(Value::Bool(false)),
+    kind: Kind::Bool,
+    doc: "PI step control instead of SciPy's I control",
+};
+const ADAPTIVE: &[Key] = &[RTOL, ATOL, H0, PI];
+
+static METHODS: &[MethodInfo] = &[
+    MethodInfo {
+        id: MethodId::Euler,
+        name: "euler",
+        description: "explicit Euler, fixed step h = lr: plain gradient descent; t = Σh",
+        keys: &[LR],
+    },
+    MethodInfo {
+        id: MethodId::Rk4,
+        name: "rk4",
+        description: "classical Runge–Kutta of order 4, fixed step h = lr; t = Σh",
+        keys: &[LR],
+    },
+    MethodInfo {
+        id: MethodId::HeunEuler,
+        name: "heun-euler",
+        description: "gradient descent with an error-controlled step: Euler steps, Heun's estimate ½h²|f′f|; t = Σh",
+        keys: ADAPTIVE,
+    },
+    MethodInfo {
+        id: MethodId::Bs23,
+        name: "bs23",
+        description: "adaptive Bogacki–Shampine 3(2), FSAL, as SciPy's RK23; t = Σh",
+        keys: ADAPTIVE,
+    },
+    MethodInfo {
+        id: MethodId::Dopri5,
+        name: "dopri5",
+        description: "adaptive Dormand–Prince 5(4), FSAL, as SciPy's RK45; t = Σh",
+        keys: ADAPTIVE,
+    },
+];
+
+/// Every registered method.
+pub fn methods() -> &'static [MethodInfo] {
+    METHODS
+}
+
+/// Looks a method up by name.
+pub fn info(name: &str) -> Result<&'static MethodInfo> {
+    METHODS.iter().find(|m| m.name == name).ok_or_else(|| {
+        let valid: Vec<&str> = METHODS.iter().map(|m| m.name).collect();
+        Error::usage(format!(
+            "unknown method '{name}'; valid: {}",
+            valid.join(", ")
+        ))
+    })
+}
+
+/// A method with every key resolved to its value.
+#[derive(Clone, Debug)]
+pub struct Method {
+    /// The registry entry.
+    pub info: &'static MethodInfo,
+    /// Every key with its value (`None`: automatic).
+    pub params: Vec<(&'static str, Option<Value>)>,
+}
+
+impl Method {
+    /// Parses and checks a method spec such as `dopri5:rtol=1e-8`.
+    ///
+    /// ```
+    /// let m = gradflow::methods::Method::parse("rk4:lr=0.01").unwrap();
+    /// assert_eq!(m.number("lr"), Some(0.01));
+    /// assert!(gradflow::methods::Method::parse("rk4:lr=-1").is_err());
+    /// ```
+    pub fn parse(text: &str) -> Result<Method> {
+        Self::from_spec(&Spec::parse(text)?)
+    }
+
+    /// Checks a parsed spec.
+    pub fn from_spec(spec: &Spec) -> Result<Method> {
+        let info = info(&spec.name)?;
+        let params = resolve("method", spec, info.keys)?;
+        Ok(Method { info, params })
+    }
+
+    /// The registry name.
+    pub fn name(&self) -> &'static str {
+        self.info.name
+    }
+
+    /// A numeric key's value (`None` when automatic or absent).
+    pub fn number(&self, key: &str) -> Option<f64> {
+        match self.value(key) {
+            Some(Value::Number(x)) => Some(x),
+            _ => None,
+        }
+    }
+
+    /// A boolean key's value (`false` when absent).
+    pub fn flag(&self, key: &str) -> bool {
+        matches!(self.value(key), Some(Value::Bool(true)))
+    }
+
+    fn value(&self, key: &str) -> Option<Value> {
+        self.params
+            .iter()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, v)| *v)
+    }
+
+    /// The spec string with every key, e.g. `rk4:lr=0.01`.
+    pub fn spec(&self) -> Spec {
+        Spec {
+            name: self.info.name.to_string(),
+            params: self
+                .params
+                .iter()
+                .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
+                .collect(),
+        }
+    }
+
+    /// A stepper for a state of dimension `dim`, in precision `T`.
+    pub fn stepper<T: Scalar>(&self, dim: usize) -> Box<dyn Stepper<T> + Send> {
+        let c = |x: f64| nalgebra::convert::<f64, T>(x);
+        let lr = || c(self.number("lr").unwrap_or(1e-3));
+        let adaptive = |tab: &'static Tableau, pi: Controller| {
+            let controller = if self.flag("pi") { pi } else { Controller::I };
+            Box::new(RungeKutta::controlled(
+                tab,
+                c(self.number("rtol").unwrap_or(1e-6)),
+                c(self.number("atol").unwrap_or(1e-9)),
+                self.number("h0").map(c),
+                controller,
+                dim,
+            )) as Box<dyn Stepper<T> + Send>
+        };
+        match self.info.id {
+            MethodId::Euler => Box::new(RungeKutta::fixed(&tableau::EULER, lr(), dim)),
+            MethodId::Rk4 => Box::new(RungeKutta::fixed(&tableau::RK4, lr(), dim)),
+            MethodId::HeunEuler => adaptive(&tableau::HEUN_EULER, Controller::pi_for_order(1)),
+            MethodId::Bs23 => adaptive(&tableau::BS23, Controller::pi_for_order(2)),
+            MethodId::Dopri5 => adaptive(&tableau::DOPRI5, Controller::DOPRI5_PI),
+        }
+    }
+}

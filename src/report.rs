@@ -1,0 +1,145 @@
+//! The run report (the JSON of `gradflow run --out`) and the observer that records it.
+
+use gradflow_integrators::scalar::to_f64;
+use gradflow_integrators::{Observer, Point, Scalar, Status};
+use gradflow_problems::{Objective, Real};
+use nalgebra::DVector;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The problem of a report: name, every key with its value, dimension.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProblemEntry {
+    /// Registry name.
+    pub name: String,
+    /// Every key with its value.
+    pub params: BTreeMap<String, f64>,
+    /// Dimension n.
+    pub dim: usize,
+}
+
+/// The method of a report: name and every key with its value (`null`: automatic).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MethodEntry {
+    /// Registry name.
+    pub name: String,
+    /// Every key with its value.
+    pub params: BTreeMap<String, Option<crate::spec::Value>>,
+}
+
+/// One recorded point of a trajectory.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// Accepted steps so far.
+    pub step: u64,
+    /// Virtual time t.
+    pub t: f64,
+    /// L(θ).
+    pub loss: f64,
+    /// ‖∇L(θ)‖₂.
+    pub grad_norm: f64,
+    /// The step size h of the step that led here (`null` at step 0).
+    pub h: Option<f64>,
+    /// θ (`null` with `--no-theta`).
+    pub theta: Option<Vec<f64>>,
+}
+
+/// What a run did: the contract's report (`gradflow run --out`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// The problem.
+    pub problem: ProblemEntry,
+    /// The method.
+    pub method: MethodEntry,
+    /// Precision of the run: `f64` or `f32`.
+    pub dtype: String,
+    /// Why the run ended.
+    pub status: Status,
+    /// Accepted steps.
+    pub steps: u64,
+    /// Accepted steps.
+    pub accepted: u64,
+    /// Rejected step attempts.
+    pub rejected: u64,
+    /// Gradient evaluations spent by the integration.
+    pub grad_evals: u64,
+    /// Hessian (or Hessian-vector) evaluations.
+    pub hess_evals: u64,
+    /// Virtual time reached.
+    pub t: f64,
+    /// Final L(θ).
+    pub loss: f64,
+    /// Final ‖∇L(θ)‖₂.
+    pub grad_norm: f64,
+    /// Final θ (`null` with `--no-theta`).
+    pub theta: Option<Vec<f64>>,
+    /// Smallest accepted step size.
+    pub h_min: Option<f64>,
+    /// Largest accepted step size.
+    pub h_max: Option<f64>,
+    /// Seconds spent in the integration loop alone.
+    pub wall_seconds: f64,
+    /// Step 0, every K-th accepted step (with `--record K`) and the last.
+    pub trajectory: Vec<Record>,
+}
+
+pub(crate) fn to_vec<T: Scalar>(v: &DVector<T>) -> Vec<f64> {
+    v.iter().map(|&x| to_f64(x)).collect()
+}
+
+/// Records step 0, every `every`-th accepted step and the last, with L and ‖∇L‖.
+///
+/// L and ∇L at recorded points are evaluated on the objective directly and do not count
+/// as the integration's gradient evaluations.
+pub struct Recorder<'a, T: Scalar, O: ?Sized> {
+    objective: &'a O,
+    every: Option<u64>,
+    theta: bool,
+    g: DVector<T>,
+    /// The recorded points.
+    pub records: Vec<Record>,
+}
+
+impl<'a, T: Scalar + Real, O: Objective<T> + ?Sized> Recorder<'a, T, O> {
+    /// A recorder for `objective`; `every = None` keeps the first and last point only.
+    pub fn new(objective: &'a O, every: Option<u64>, theta: bool) -> Self {
+        Recorder {
+            objective,
+            every,
+            theta,
+            g: DVector::zeros(objective.dim()),
+            records: Vec::new(),
+        }
+    }
+
+    fn record(&mut self, p: &Point<'_, T>) {
+        let loss = self.objective.value_and_gradient(p.y, &mut self.g);
+        self.records.push(Record {
+            step: p.step,
+            t: to_f64(p.t),
+            loss: to_f64(loss),
+            grad_norm: to_f64(self.g.norm()),
+            h: p.h.map(to_f64),
+            theta: self.theta.then(|| to_vec(p.y)),
+        });
+    }
+}
+
+impl<T: Scalar + Real, O: Objective<T> + ?Sized> Observer<T> for Recorder<'_, T, O> {
+    fn observe(&mut self, p: &Point<'_, T>) {
+        let due = match self.every {
+            _ if p.step == 0 => self.records.is_empty(),
+            Some(k) => p.step % k == 0,
+            None => false,
+        };
+        if due {
+            self.record(p);
+        }
+    }
+
+    fn finish(&mut self, p: &Point<'_, T>, _status: Status) {
+        if self.records.last().map(|r| r.step) != Some(p.step) {
+            self.record(p);
+        }
+    }
+}

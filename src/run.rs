@@ -1,0 +1,338 @@
+//! Run specs (the fields of `gradflow run`, from flags or `--spec FILE.json`) and running
+//! them.
+
+use crate::error::{Error, Result};
+use crate::flow::GradientFlow;
+use crate::methods::Method;
+use crate::report::{to_vec, MethodEntry, ProblemEntry, Recorder, Report};
+use crate::spec::{Spec, Value};
+use gradflow_integrators::scalar::to_f64;
+use gradflow_integrators::{Integrator, Scalar, Stop};
+use gradflow_problems::{Objective, Real};
+use nalgebra::DVector;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// A problem or method given as a spec string or as `{"name": ..., "params": {...}}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SpecField {
+    /// `NAME[:key=value,...]`.
+    Text(String),
+    /// Name and keys.
+    Object {
+        /// Name.
+        name: String,
+        /// Keys.
+        #[serde(default)]
+        params: BTreeMap<String, Value>,
+    },
+}
+
+impl SpecField {
+    /// The parsed spec.
+    pub fn spec(&self) -> Result<Spec> {
+        match self {
+            SpecField::Text(s) => Spec::parse(s),
+            SpecField::Object { name, params } => Ok(Spec {
+                name: name.clone(),
+                params: params.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            }),
+        }
+    }
+}
+
+impl From<&str> for SpecField {
+    fn from(s: &str) -> Self {
+        SpecField::Text(s.to_string())
+    }
+}
+
+/// Floating-point precision of a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dtype {
+    /// 64-bit.
+    #[default]
+    F64,
+    /// 32-bit.
+    F32,
+}
+
+/// Everything a run needs: the fields of `gradflow run` (and of its `--spec` JSON).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSpec {
+    /// The problem spec, e.g. `rosenbrock:n=2`.
+    pub problem: SpecField,
+    /// The method spec, e.g. `dopri5:rtol=1e-8`.
+    pub method: SpecField,
+    /// Start point (default: the problem's).
+    #[serde(default)]
+    pub x0: Option<Vec<f64>>,
+    /// Stop after this many accepted steps.
+    #[serde(default)]
+    pub steps: Option<u64>,
+    /// Stop at this virtual time.
+    #[serde(default)]
+    pub t_end: Option<f64>,
+    /// Stop when ‖∇L‖₂ ≤ gtol.
+    #[serde(default)]
+    pub gtol: Option<f64>,
+    /// Stop when L ≤ ftol.
+    #[serde(default)]
+    pub ftol: Option<f64>,
+    /// Stop after this many gradient evaluations.
+    #[serde(default)]
+    pub max_evals: Option<u64>,
+    /// Record every K-th accepted step.
+    #[serde(default)]
+    pub record: Option<u64>,
+    /// Leave θ out of the report.
+    #[serde(default)]
+    pub no_theta: bool,
+    /// Precision.
+    #[serde(default)]
+    pub dtype: Dtype,
+    /// Write the report JSON here (CLI).
+    #[serde(default)]
+    pub out: Option<String>,
+    /// Write the trajectory CSV here (CLI).
+    #[serde(default)]
+    pub csv: Option<String>,
+}
+
+impl RunSpec {
+    /// A run of `method` on `problem` with no stop yet.
+    ///
+    /// ```
+    /// use gradflow::RunSpec;
+    /// let report = RunSpec::new("rosenbrock", "dopri5:rtol=1e-8")
+    ///     .t_end(1000.0)
+    ///     .run()
+    ///     .unwrap();
+    /// assert_eq!(report.status.as_str(), "t_end");
+    /// assert!(report.loss < 1e-12);
+    /// ```
+    pub fn new(problem: &str, method: &str) -> Self {
+        RunSpec {
+            problem: problem.into(),
+            method: method.into(),
+            x0: None,
+            steps: None,
+            t_end: None,
+            gtol: None,
+            ftol: None,
+            max_evals: None,
+            record: None,
+            no_theta: false,
+            dtype: Dtype::F64,
+            out: None,
+            csv: None,
+        }
+    }
+
+    /// Stop after `n` accepted steps.
+    pub fn steps(mut self, n: u64) -> Self {
+        self.steps = Some(n);
+        self
+    }
+
+    /// Stop at virtual time `t`.
+    pub fn t_end(mut self, t: f64) -> Self {
+        self.t_end = Some(t);
+        self
+    }
+
+    /// Stop when ‖∇L‖₂ ≤ `g`.
+    pub fn gtol(mut self, g: f64) -> Self {
+        self.gtol = Some(g);
+        self
+    }
+
+    /// Stop when L ≤ `f`.
+    pub fn ftol(mut self, f: f64) -> Self {
+        self.ftol = Some(f);
+        self
+    }
+
+    /// Start from `x0`.
+    pub fn x0(mut self, x0: Vec<f64>) -> Self {
+        self.x0 = Some(x0);
+        self
+    }
+
+    /// Record every `k`-th accepted step.
+    pub fn record(mut self, k: u64) -> Self {
+        self.record = Some(k);
+        self
+    }
+
+    /// Run in precision `dtype`.
+    pub fn dtype(mut self, dtype: Dtype) -> Self {
+        self.dtype = dtype;
+        self
+    }
+
+    /// Checks the spec: problem, method, keys, start and stops.
+    pub fn resolve(&self) -> Result<Resolved> {
+        let pspec = self.problem.spec()?;
+        let mut pparams = Vec::new();
+        for (k, v) in &pspec.params {
+            match v {
+                Value::Number(x) => pparams.push((k.as_str(), *x)),
+                Value::Bool(b) => {
+                    return Err(Error::usage(format!(
+                        "problem '{}': {k}={b} is invalid; expected a number",
+                        pspec.name
+                    )))
+                }
+            }
+        }
+        let problem_params = gradflow_problems::registry::resolve(&pspec.name, &pparams)?;
+        let method = Method::from_spec(&self.method.spec()?)?;
+        let nonneg = |name: &str, v: Option<f64>| -> Result<()> {
+            match v {
+                Some(x) if !(x.is_finite() && x >= 0.0) => Err(Error::usage(format!(
+                    "{name} = {x} is invalid; expected a finite number ≥ 0"
+                ))),
+                _ => Ok(()),
+            }
+        };
+        nonneg("t_end", self.t_end)?;
+        nonneg("gtol", self.gtol)?;
+        if let Some(f) = self.ftol {
+            if !f.is_finite() {
+                return Err(Error::usage(format!("ftol = {f} is not finite")));
+            }
+        }
+        if self.record == Some(0) {
+            return Err(Error::usage(
+                "record = 0 is invalid; expected an integer ≥ 1",
+            ));
+        }
+        if self.stop::<f64>().is_empty() {
+            return Err(Error::usage(
+                "no stop given; use at least one of steps, t_end, gtol, ftol, max_evals",
+            ));
+        }
+        if let Some(x0) = &self.x0 {
+            if let Some(i) = x0.iter().position(|x| !x.is_finite()) {
+                return Err(Error::usage(format!("x0[{i}] = {} is not finite", x0[i])));
+            }
+        }
+        Ok(Resolved {
+            problem_name: gradflow_problems::registry::info(&pspec.name)?.name,
+            problem_params,
+            method,
+        })
+    }
+
+    /// The stop conditions in precision `T`.
+    pub fn stop<T: Scalar>(&self) -> Stop<T> {
+        let c = |x: f64| nalgebra::convert::<f64, T>(x);
+        Stop {
+            max_steps: self.steps,
+            t_end: self.t_end.map(c),
+            gtol: self.gtol.map(c),
+            ftol: self.ftol.map(c),
+            max_evals: self.max_evals,
+        }
+    }
+
+    /// Checks and runs the spec in its precision.
+    pub fn run(&self) -> Result<Report> {
+        let resolved = self.resolve()?;
+        match self.dtype {
+            Dtype::F64 => resolved.run::<f64>(self),
+            Dtype::F32 => resolved.run::<f32>(self),
+        }
+    }
+}
+
+/// A checked run spec: the problem's keys and the method resolved.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    /// Problem name.
+    pub problem_name: &'static str,
+    /// Every problem key with its value.
+    pub problem_params: Vec<(&'static str, f64)>,
+    /// The method.
+    pub method: Method,
+}
+
+impl Resolved {
+    /// Builds the problem in precision `T`.
+    pub fn objective<T: Real>(&self) -> Result<Box<dyn Objective<T> + Send + Sync>> {
+        Ok(gradflow_problems::build::<T>(
+            self.problem_name,
+            &self.problem_params,
+        )?)
+    }
+
+    /// Runs in precision `T`.
+    pub fn run<T: Scalar + Real>(&self, spec: &RunSpec) -> Result<Report> {
+        let objective = self.objective::<T>()?;
+        let n = objective.dim();
+        let x0: DVector<T> = match &spec.x0 {
+            Some(x) if x.len() != n => {
+                return Err(Error::usage(format!(
+                    "x0 has {} values; problem '{}' has dimension {n}",
+                    x.len(),
+                    self.problem_name
+                )))
+            }
+            Some(x) => DVector::from_iterator(n, x.iter().map(|&v| nalgebra::convert(v))),
+            None => objective.start(),
+        };
+        let stop = spec.stop::<T>();
+        let mut flow = GradientFlow::new(&*objective);
+        let mut recorder = Recorder::new(&*objective, spec.record, !spec.no_theta);
+        let mut run = Integrator::new(self.method.stepper::<T>(n), T::zero(), x0);
+        let clock = Instant::now();
+        let status = run.integrate(&mut flow, &stop, &mut recorder);
+        let wall_seconds = clock.elapsed().as_secs_f64();
+        let mut g = DVector::zeros(n);
+        let loss = objective.value_and_gradient(run.y(), &mut g);
+        let stats = run.stats();
+        Ok(Report {
+            problem: ProblemEntry {
+                name: self.problem_name.to_string(),
+                params: self
+                    .problem_params
+                    .iter()
+                    .map(|&(k, v)| (k.to_string(), v))
+                    .collect(),
+                dim: n,
+            },
+            method: MethodEntry {
+                name: self.method.name().to_string(),
+                params: self
+                    .method
+                    .params
+                    .iter()
+                    .map(|&(k, v)| (k.to_string(), v))
+                    .collect(),
+            },
+            dtype: match spec.dtype {
+                Dtype::F64 => "f64".into(),
+                Dtype::F32 => "f32".into(),
+            },
+            status,
+            steps: stats.accepted,
+            accepted: stats.accepted,
+            rejected: stats.rejected,
+            grad_evals: stats.evals,
+            hess_evals: 0,
+            t: to_f64(run.t()),
+            loss: to_f64(loss),
+            grad_norm: to_f64(g.norm()),
+            theta: (!spec.no_theta).then(|| to_vec(run.y())),
+            h_min: stats.h_min.map(to_f64),
+            h_max: stats.h_max.map(to_f64),
+            wall_seconds,
+            trajectory: recorder.records,
+        })
+    }
+}

@@ -29,7 +29,7 @@ enum Command {
         json: bool,
     },
     /// Integrate one problem's gradient flow with one method.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
 }
 
 #[derive(Args)]
@@ -50,10 +50,10 @@ struct RunArgs {
     #[arg(long, value_name = "N")]
     steps: Option<u64>,
     /// Stop at virtual time T.
-    #[arg(long, value_name = "T")]
+    #[arg(long, value_name = "T", allow_hyphen_values = true)]
     t_end: Option<f64>,
     /// Stop when ‖∇L‖₂ ≤ G.
-    #[arg(long, value_name = "G")]
+    #[arg(long, value_name = "G", allow_hyphen_values = true)]
     gtol: Option<f64>,
     /// Stop when L ≤ F.
     #[arg(long, value_name = "F", allow_hyphen_values = true)]
@@ -82,7 +82,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::List { json } => list(json),
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(*args),
     };
     match result {
         Ok(code) => code,

@@ -25,7 +25,11 @@ fn euler_on_the_quadratic_is_the_closed_form_recurrence() {
         let want = (1.0 - h * l).powi(n as i32);
         // n roundings of a product: relative error ≤ n·ε.
         let rel = (run.y()[i] - want).abs() / want.abs();
-        assert!(rel < 150.0 * f64::EPSILON, "θ{i}: {} vs {want} ({rel:e})", run.y()[i]);
+        assert!(
+            rel < 150.0 * f64::EPSILON,
+            "θ{i}: {} vs {want} ({rel:e})",
+            run.y()[i]
+        );
     }
     assert!((run.t() - 1.5).abs() < 1e-13);
 }
@@ -46,7 +50,12 @@ fn ladder(obj: &dyn Objective<f64>, tab: &'static Tableau, ns: &[u64]) -> (Vec<f
             &Stop::t_end(1.0),
         );
         assert_eq!(status, Status::TEnd);
-        assert_eq!(run.stats().accepted, n, "{}: lands on T in n steps", tab.name);
+        assert_eq!(
+            run.stats().accepted,
+            n,
+            "{}: lands on T in n steps",
+            tab.name
+        );
         hs.push(h);
         errs.push((run.y() - &exact).amax());
     }
@@ -59,7 +68,11 @@ fn measured_orders_match_the_tableaus() {
     let quart = problem("quartic", &[("n", 1.0)]);
     // Ladders in the asymptotic range, above round-off (errors 1e-4 … 1e-13).
     let cases: [(&Tableau, &[u64], &[u64]); 4] = [
-        (&tableau::EULER, &[64, 128, 256, 512, 1024], &[64, 128, 256, 512, 1024]),
+        (
+            &tableau::EULER,
+            &[64, 128, 256, 512, 1024],
+            &[64, 128, 256, 512, 1024],
+        ),
         (&tableau::RK4, &[32, 64, 128, 256], &[128, 256, 512]),
         (&tableau::BS23, &[32, 64, 128, 256], &[64, 128, 256, 512]),
         (&tableau::DOPRI5, &[64, 128, 256], &[]),
@@ -134,7 +147,11 @@ fn adaptive_errors_shrink_in_proportion_to_the_tolerance() {
             // Meets the tolerance up to the usual global-error growth.
             if tab.name != "heun-euler" {
                 for (e, r) in errs.iter().zip(&rtols) {
-                    assert!(*e < 100.0 * r, "{} on {name}: error {e} at rtol {r}", tab.name);
+                    assert!(
+                        *e < 100.0 * r,
+                        "{} on {name}: error {e} at rtol {r}",
+                        tab.name
+                    );
                 }
             }
         }

@@ -63,7 +63,17 @@ fn endpoints_and_step_counts_match_scipy() {
     let data = load();
     println!(
         "{:<11} {:<6} {:>6} | {:>8} {:>8} {:>9} | {:>8} {:>8} {:>9} | {:>8} {:>8} {:>9} | err",
-        "problem", "method", "rtol", "scipy", "rej", "nfev", "I", "rej", "evals", "PI", "rej",
+        "problem",
+        "method",
+        "rtol",
+        "scipy",
+        "rej",
+        "nfev",
+        "I",
+        "rej",
+        "evals",
+        "PI",
+        "rej",
         "evals"
     );
     for run in data["runs"].as_array().unwrap() {
@@ -94,11 +104,29 @@ fn endpoints_and_step_counts_match_scipy() {
             tab.name, ours.accepted, ours.rejected, ours.evals, ours_pi.accepted, ours_pi.rejected,
             ours_pi.evals, run["max_abs_err"].as_f64().unwrap()
         );
-        assert!(err <= 10.0 * rtol, "{name} {}: error {err} > 10·rtol", tab.name);
-        assert!(err_pi <= 10.0 * rtol, "{name} {} PI: error {err_pi}", tab.name);
+        assert!(
+            err <= 10.0 * rtol,
+            "{name} {}: error {err} > 10·rtol",
+            tab.name
+        );
+        assert!(
+            err_pi <= 10.0 * rtol,
+            "{name} {} PI: error {err_pi}",
+            tab.name
+        );
         let within = |a: u64, b: u64| (a as f64 - b as f64).abs() <= 0.2 * b as f64;
-        assert!(within(ours.accepted, acc), "{name} {}: {} accepted vs SciPy {acc}", tab.name, ours.accepted);
-        assert!(within(ours.evals, nfev), "{name} {}: {} evals vs SciPy {nfev}", tab.name, ours.evals);
+        assert!(
+            within(ours.accepted, acc),
+            "{name} {}: {} accepted vs SciPy {acc}",
+            tab.name,
+            ours.accepted
+        );
+        assert!(
+            within(ours.evals, nfev),
+            "{name} {}: {} evals vs SciPy {nfev}",
+            tab.name,
+            ours.evals
+        );
     }
 }
 
@@ -107,15 +135,30 @@ fn the_first_step_is_scipys() {
     // SciPy's select_initial_step, for every problem, pair and tolerance of the fixture.
     let data = load();
     for name in ["rosenbrock", "himmelblau", "logistic"] {
-        for r in data["runs"].as_array().unwrap().iter().filter(|r| r["problem"] == name) {
+        for r in data["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["problem"] == name)
+        {
             let want = r["first_step"].as_f64().unwrap();
-            let tab = if r["method"] == "RK45" { &tableau::DOPRI5 } else { &tableau::BS23 };
+            let tab = if r["method"] == "RK45" {
+                &tableau::DOPRI5
+            } else {
+                &tableau::BS23
+            };
             let p = problem(name, &[]);
             let (rtol, atol) = (r["rtol"].as_f64().unwrap(), r["atol"].as_f64().unwrap());
             let mut stepper = RungeKutta::adaptive(tab, rtol, atol, p.dim());
             let mut flow = gradflow::GradientFlow::new(&*p);
-            let h = stepper.propose_initial_step(&mut flow, 0.0, &p.start(), Some(100.0)).unwrap();
-            assert!((h - want).abs() <= 1e-12 * want, "{name} {}: {h} vs SciPy {want}", tab.name);
+            let h = stepper
+                .propose_initial_step(&mut flow, 0.0, &p.start(), Some(100.0))
+                .unwrap();
+            assert!(
+                (h - want).abs() <= 1e-12 * want,
+                "{name} {}: {h} vs SciPy {want}",
+                tab.name
+            );
         }
     }
 }

@@ -49,7 +49,11 @@ fn every_method_runs_in_f32() {
         assert!(r32.status.is_success(), "{}: {:?}", m.name, r32.status);
         assert_eq!(r32.dtype, "f32");
         let (a, b) = (r32.theta.unwrap(), r64.theta.unwrap());
-        let diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+        let diff = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f64::max);
         assert!(diff < 1e-3, "{}: f32 {a:?} vs f64 {b:?}", m.name);
         // An f32 value read back as f64 is still an f32.
         assert!(a.iter().all(|&x| (x as f32) as f64 == x));
@@ -58,13 +62,19 @@ fn every_method_runs_in_f32() {
 
 #[test]
 fn blowing_up_ends_diverged_with_the_last_finite_state() {
-    let r = RunSpec::new("rosenbrock", "euler:lr=1").steps(100).run().unwrap();
+    let r = RunSpec::new("rosenbrock", "euler:lr=1")
+        .steps(100)
+        .run()
+        .unwrap();
     assert_eq!(r.status, Status::Diverged);
     assert!(r.loss.is_finite() && r.grad_norm.is_finite());
     assert!(r.theta.unwrap().iter().all(|x| x.is_finite()));
     assert!(r.steps < 100);
     // The state reported is the one reached after `steps` steps.
-    let again = RunSpec::new("rosenbrock", "euler:lr=1").steps(r.steps).run().unwrap();
+    let again = RunSpec::new("rosenbrock", "euler:lr=1")
+        .steps(r.steps)
+        .run()
+        .unwrap();
     assert_eq!(again.status, Status::MaxSteps);
     assert_eq!(again.loss, r.loss);
 }
@@ -81,7 +91,11 @@ fn adaptive_methods_give_up_with_step_too_small() {
         let status = run.integrate(&mut field, &Stop::t_end(2.0), &mut ());
         assert_eq!(status, Status::StepTooSmall, "{}", tab.name);
         // Euler (heun-euler) lags the blow-up slightly: it gives up just past t = 1.
-        assert!(run.t() < 1.01 && run.y()[0] > 1e3 && run.y()[0].is_finite(), "{}", tab.name);
+        assert!(
+            run.t() < 1.01 && run.y()[0] > 1e3 && run.y()[0].is_finite(),
+            "{}",
+            tab.name
+        );
     }
 }
 
@@ -102,12 +116,21 @@ fn stops_end_the_run_where_they_say() {
     assert_eq!((r.status, r.grad_evals), (Status::MaxEvals, 7));
     // Euler spends one gradient per step, and a step budget none beyond it.
     let r = base().steps(40).run().unwrap();
-    assert_eq!((r.status, r.steps, r.grad_evals), (Status::MaxSteps, 40, 40));
+    assert_eq!(
+        (r.status, r.steps, r.grad_evals),
+        (Status::MaxSteps, 40, 40)
+    );
 }
 
 #[test]
 fn adaptive_methods_land_exactly_on_t_end() {
-    for m in ["heun-euler", "bs23", "dopri5", "rk4:lr=0.003", "euler:lr=0.001"] {
+    for m in [
+        "heun-euler",
+        "bs23",
+        "dopri5",
+        "rk4:lr=0.003",
+        "euler:lr=0.001",
+    ] {
         let r = RunSpec::new("himmelblau", m).t_end(1.0).run().unwrap();
         assert_eq!((r.status, r.t), (Status::TEnd, 1.0), "{m}");
     }
@@ -115,10 +138,17 @@ fn adaptive_methods_land_exactly_on_t_end() {
 
 #[test]
 fn recording_keeps_step_zero_every_kth_and_the_last() {
-    let r = RunSpec::new("beale", "euler:lr=0.01").steps(25).record(10).run().unwrap();
+    let r = RunSpec::new("beale", "euler:lr=0.01")
+        .steps(25)
+        .record(10)
+        .run()
+        .unwrap();
     let steps: Vec<u64> = r.trajectory.iter().map(|p| p.step).collect();
     assert_eq!(steps, [0, 10, 20, 25]);
-    let r = RunSpec::new("beale", "euler:lr=0.01").steps(25).run().unwrap();
+    let r = RunSpec::new("beale", "euler:lr=0.01")
+        .steps(25)
+        .run()
+        .unwrap();
     let steps: Vec<u64> = r.trajectory.iter().map(|p| p.step).collect();
     assert_eq!(steps, [0, 25]);
     assert_eq!(r.trajectory[1].theta, r.theta);
@@ -127,12 +157,19 @@ fn recording_keeps_step_zero_every_kth_and_the_last() {
 
 #[test]
 fn reports_read_back_bit_for_bit() {
-    let r = RunSpec::new("logistic", "dopri5:rtol=1e-9").t_end(3.0).record(7).run().unwrap();
+    let r = RunSpec::new("logistic", "dopri5:rtol=1e-9")
+        .t_end(3.0)
+        .record(7)
+        .run()
+        .unwrap();
     let text = gradflow::output::report_json(&r).unwrap();
     let back: gradflow::Report = serde_json::from_str(&text).unwrap();
     assert_eq!(back, r);
     let bits = |v: &Vec<f64>| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-    assert_eq!(bits(back.theta.as_ref().unwrap()), bits(r.theta.as_ref().unwrap()));
+    assert_eq!(
+        bits(back.theta.as_ref().unwrap()),
+        bits(r.theta.as_ref().unwrap())
+    );
 }
 
 #[test]

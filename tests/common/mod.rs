@@ -46,7 +46,8 @@ pub struct Trace {
 
 impl Observer<f64> for Trace {
     fn observe(&mut self, p: &Point<'_, f64>) {
-        self.points.push((p.step, p.t, p.y.as_slice().to_vec(), p.h));
+        self.points
+            .push((p.step, p.t, p.y.as_slice().to_vec(), p.h));
     }
 }
 

@@ -30,3 +30,8 @@ pub use gradflow_integrators as integrators;
 pub use gradflow_problems as problems;
 pub use report::Report;
 pub use run::{Dtype, RunSpec};
+
+/// The README's examples, compiled and run as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

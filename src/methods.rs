@@ -6,7 +6,7 @@
 use crate::error::{Error, Result};
 use crate::spec::{resolve, Key, Kind, Spec, Value};
 use gradflow_integrators::tableau::{self, Tableau};
-use gradflow_integrators::{Controller, RungeKutta, Scalar, Stepper};
+use gradflow_integrators::{Controller, Optimizer, Rule, RungeKutta, Scalar, Stepper};
 
 /// Which scheme and step-size rule a method is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,6 +21,20 @@ pub enum MethodId {
     Bs23,
     /// Dormand–Prince 5(4).
     Dopri5,
+    /// Euler under h = lr/‖g‖.
+    Normalized,
+    /// Euler under hᵢ = lr/|gᵢ|.
+    Sign,
+    /// SGD with heavy-ball momentum.
+    Momentum,
+    /// RMSprop (per-component accumulator, eq. 15).
+    Rmsprop,
+    /// Scalar accumulator (eq. 14).
+    RmspropNorm,
+    /// Adam.
+    Adam,
+    /// Adagrad.
+    Adagrad,
 }
 
 /// A registered method.
@@ -61,6 +75,27 @@ const PI: Key = Key {
     doc: "PI step control instead of SciPy's I control",
 };
 const ADAPTIVE: &[Key] = &[RTOL, ATOL, H0, PI];
+const LR2: Key = num("lr", 1e-2, Kind::POSITIVE, "learning rate");
+const ALPHA: Key = num("alpha", 0.99, Kind::UNIT, "decay of the squared-gradient average");
+const EPS: Key = num("eps", 1e-8, Kind::NON_NEGATIVE, "added to the root of the average");
+const MU: Key = num("momentum", 0.0, Kind::UNIT, "momentum μ");
+
+const fn flag(name: &'static str, doc: &'static str) -> Key {
+    Key {
+        name,
+        default: Some(Value::Bool(false)),
+        kind: Kind::Bool,
+        doc,
+    }
+}
+
+/// A number in [0, 1].
+const CLOSED_UNIT: Kind = Kind::Number {
+    lo: 0.0,
+    lo_open: false,
+    hi: 1.0,
+    hi_open: false,
+};
 
 static METHODS: &[MethodInfo] = &[
     MethodInfo {
@@ -92,6 +127,64 @@ static METHODS: &[MethodInfo] = &[
         name: "dopri5",
         description: "adaptive Dormand–Prince 5(4), FSAL, as SciPy's RK45; t = Σh",
         keys: ADAPTIVE,
+    },
+    MethodInfo {
+        id: MethodId::Normalized,
+        name: "normalized",
+        description: "the article's error control: Euler with h = lr/‖∇L‖, θ moves lr per step; t = Σh",
+        keys: &[LR],
+    },
+    MethodInfo {
+        id: MethodId::Sign,
+        name: "sign",
+        description: "error control per component: θ ← θ − lr·sign(∇L), hᵢ = lr/|gᵢ|; t = Σ h̄",
+        keys: &[LR],
+    },
+    MethodInfo {
+        id: MethodId::Momentum,
+        name: "momentum",
+        description: "torch.optim.SGD with heavy-ball momentum; t = Σ lr(1 − τ)/(1 − μ)",
+        keys: &[
+            LR,
+            num("momentum", 0.9, Kind::UNIT, "momentum μ"),
+            num("dampening", 0.0, CLOSED_UNIT, "dampening τ"),
+            flag("nesterov", "Nesterov's momentum (needs μ > 0, τ = 0)"),
+        ],
+    },
+    MethodInfo {
+        id: MethodId::Rmsprop,
+        name: "rmsprop",
+        description: "torch.optim.RMSprop: per-component accumulator (eq. 15), hᵢ = lr/(√vᵢ + eps); t = Σ h̄",
+        keys: &[LR2, ALPHA, EPS, flag("centered", "subtract the squared mean gradient"), MU],
+    },
+    MethodInfo {
+        id: MethodId::RmspropNorm,
+        name: "rmsprop-norm",
+        description: "scalar accumulator G ← αG + (1 − α)‖∇L‖² (eq. 14), h = lr/(√G + eps); t = Σh",
+        keys: &[LR2, ALPHA, EPS],
+    },
+    MethodInfo {
+        id: MethodId::Adam,
+        name: "adam",
+        description: "torch.optim.Adam: RMSprop with momentum and bias corrections; t = Σ h̄",
+        keys: &[
+            LR,
+            num("beta1", 0.9, Kind::UNIT, "decay of the first moment"),
+            num("beta2", 0.999, Kind::UNIT, "decay of the second moment"),
+            EPS,
+            flag("amsgrad", "use the running maximum of the second moment"),
+        ],
+    },
+    MethodInfo {
+        id: MethodId::Adagrad,
+        name: "adagrad",
+        description: "torch.optim.Adagrad: cumulative sum of g⊙g, hᵢ = lr/(√Sᵢ + eps); t = Σ h̄",
+        keys: &[
+            LR2,
+            num("eps", 1e-10, Kind::NON_NEGATIVE, "added to the root of the sum"),
+            num("initial_accumulator_value", 0.0, Kind::NON_NEGATIVE, "S₀"),
+            num("lr_decay", 0.0, Kind::NON_NEGATIVE, "lr/(1 + (k − 1)·lr_decay) at step k"),
+        ],
     },
 ];
 
@@ -136,7 +229,19 @@ impl Method {
     pub fn from_spec(spec: &Spec) -> Result<Method> {
         let info = info(&spec.name)?;
         let params = resolve("method", spec, info.keys)?;
-        Ok(Method { info, params })
+        let method = Method { info, params };
+        if info.id == MethodId::Momentum && method.flag("nesterov") {
+            let (mu, tau) = (method.number("momentum"), method.number("dampening"));
+            if mu.unwrap_or(0.0) <= 0.0 || tau.unwrap_or(0.0) != 0.0 {
+                return Err(Error::usage(format!(
+                    "method 'momentum': nesterov=true needs momentum > 0 and dampening = 0 \
+                     (got momentum={}, dampening={})",
+                    mu.unwrap_or(0.0),
+                    tau.unwrap_or(0.0)
+                )));
+            }
+        }
+        Ok(method)
     }
 
     /// The registry name.
@@ -180,6 +285,8 @@ impl Method {
     pub fn stepper<T: Scalar>(&self, dim: usize) -> Box<dyn Stepper<T> + Send> {
         let c = |x: f64| nalgebra::convert::<f64, T>(x);
         let lr = || c(self.number("lr").unwrap_or(1e-3));
+        let key = |k: &str| c(self.number(k).unwrap_or(0.0));
+        let opt = |rule: Rule<T>| Box::new(Optimizer::new(lr(), rule, dim)) as Box<dyn Stepper<T> + Send>;
         let adaptive = |tab: &'static Tableau, pi: Controller| {
             let controller = if self.flag("pi") { pi } else { Controller::I };
             Box::new(RungeKutta::controlled(
@@ -197,6 +304,35 @@ impl Method {
             MethodId::HeunEuler => adaptive(&tableau::HEUN_EULER, Controller::pi_for_order(1)),
             MethodId::Bs23 => adaptive(&tableau::BS23, Controller::pi_for_order(2)),
             MethodId::Dopri5 => adaptive(&tableau::DOPRI5, Controller::DOPRI5_PI),
+            MethodId::Normalized => opt(Rule::Normalized),
+            MethodId::Sign => opt(Rule::Sign),
+            MethodId::Momentum => opt(Rule::sgd(
+                key("momentum"),
+                key("dampening"),
+                self.flag("nesterov"),
+                dim,
+            )),
+            MethodId::Rmsprop => opt(Rule::rms(
+                key("alpha"),
+                key("eps"),
+                self.flag("centered"),
+                key("momentum"),
+                dim,
+            )),
+            MethodId::RmspropNorm => opt(Rule::rms_norm(key("alpha"), key("eps"))),
+            MethodId::Adam => opt(Rule::adam(
+                key("beta1"),
+                key("beta2"),
+                key("eps"),
+                self.flag("amsgrad"),
+                dim,
+            )),
+            MethodId::Adagrad => opt(Rule::adagrad(
+                key("eps"),
+                key("lr_decay"),
+                key("initial_accumulator_value"),
+                dim,
+            )),
         }
     }
 }

@@ -56,6 +56,12 @@ pub trait Stepper<T: Scalar> {
     fn next_step_size(&self) -> Option<T> {
         None
     }
+
+    /// (min, max) of the per-component step sizes hᵢ of the last step, for methods with
+    /// a diagonal step (one h per component).
+    fn step_range(&self) -> Option<(T, T)> {
+        None
+    }
 }
 
 impl<T: Scalar, S: Stepper<T> + ?Sized> Stepper<T> for Box<S> {
@@ -80,5 +86,9 @@ impl<T: Scalar, S: Stepper<T> + ?Sized> Stepper<T> for Box<S> {
 
     fn next_step_size(&self) -> Option<T> {
         (**self).next_step_size()
+    }
+
+    fn step_range(&self) -> Option<(T, T)> {
+        (**self).step_range()
     }
 }

@@ -76,8 +76,18 @@ const PI: Key = Key {
 };
 const ADAPTIVE: &[Key] = &[RTOL, ATOL, H0, PI];
 const LR2: Key = num("lr", 1e-2, Kind::POSITIVE, "learning rate");
-const ALPHA: Key = num("alpha", 0.99, Kind::UNIT, "decay of the squared-gradient average");
-const EPS: Key = num("eps", 1e-8, Kind::NON_NEGATIVE, "added to the root of the average");
+const ALPHA: Key = num(
+    "alpha",
+    0.99,
+    Kind::UNIT,
+    "decay of the squared-gradient average",
+);
+const EPS: Key = num(
+    "eps",
+    1e-8,
+    Kind::NON_NEGATIVE,
+    "added to the root of the average",
+);
 const MU: Key = num("momentum", 0.0, Kind::UNIT, "momentum μ");
 
 const fn flag(name: &'static str, doc: &'static str) -> Key {
@@ -286,7 +296,8 @@ impl Method {
         let c = |x: f64| nalgebra::convert::<f64, T>(x);
         let lr = || c(self.number("lr").unwrap_or(1e-3));
         let key = |k: &str| c(self.number(k).unwrap_or(0.0));
-        let opt = |rule: Rule<T>| Box::new(Optimizer::new(lr(), rule, dim)) as Box<dyn Stepper<T> + Send>;
+        let opt =
+            |rule: Rule<T>| Box::new(Optimizer::new(lr(), rule, dim)) as Box<dyn Stepper<T> + Send>;
         let adaptive = |tab: &'static Tableau, pi: Controller| {
             let controller = if self.flag("pi") { pi } else { Controller::I };
             Box::new(RungeKutta::controlled(

@@ -38,8 +38,12 @@ pub struct Record {
     pub loss: f64,
     /// ‖∇L(θ)‖₂.
     pub grad_norm: f64,
-    /// The step size h of the step that led here (`null` at step 0).
+    /// The step size h of the step that led here (`null` at step 0); for a per-component
+    /// step, the gradient-weighted mean Σhᵢgᵢ²/Σgᵢ².
     pub h: Option<f64>,
+    /// [min, max] of the per-component steps hᵢ (per-component methods only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub h_range: Option<[f64; 2]>,
     /// θ (`null` with `--no-theta`).
     pub theta: Option<Vec<f64>>,
 }
@@ -120,6 +124,7 @@ impl<'a, T: Scalar + Real, O: Objective<T> + ?Sized> Recorder<'a, T, O> {
             loss: to_f64(loss),
             grad_norm: to_f64(self.g.norm()),
             h: p.h.map(to_f64),
+            h_range: p.h_range.map(|(a, b)| [to_f64(a), to_f64(b)]),
             theta: self.theta.then(|| to_vec(p.y)),
         });
     }

@@ -146,8 +146,11 @@ pub struct Point<'a, T: Scalar> {
     pub t: T,
     /// State.
     pub y: &'a DVector<T>,
-    /// Size of the step that led here (`None` at step 0).
+    /// Size of the step that led here (`None` at step 0); for a diagonal step, the
+    /// gradient-weighted mean of its components.
     pub h: Option<T>,
+    /// (min, max) of the per-component steps of a diagonal step.
+    pub h_range: Option<(T, T)>,
 }
 
 /// Watches a run: called at the start, after every accepted step and at the end.
@@ -237,6 +240,7 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
                 t: self.t,
                 y: &self.y,
                 h: None,
+                h_range: None,
             });
         }
         let status = loop {
@@ -284,6 +288,7 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
                         t: self.t,
                         y: &self.y,
                         h: Some(a.h),
+                        h_range: self.stepper.step_range(),
                     });
                 }
             }
@@ -295,6 +300,7 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
                 t: self.t,
                 y: &self.y,
                 h: self.stats.h_last,
+                h_range: self.stepper.step_range(),
             },
             status,
         );

@@ -209,6 +209,9 @@ struct Diag<T> {
     max: T,
     hg2: T,
     g2: T,
+    /// Components with gᵢ ≠ 0, and the last such hᵢ.
+    count: usize,
+    last: T,
 }
 
 impl<T: Scalar> Diag<T> {
@@ -218,6 +221,8 @@ impl<T: Scalar> Diag<T> {
             max: T::zero(),
             hg2: T::zero(),
             g2: T::zero(),
+            count: 0,
+            last: T::zero(),
         }
     }
 
@@ -228,11 +233,18 @@ impl<T: Scalar> Diag<T> {
         let g2 = g * g;
         self.hg2 += h * g2;
         self.g2 += g2;
+        if g != T::zero() {
+            self.count += 1;
+            self.last = h;
+        }
     }
 
-    /// The gradient-weighted mean Σhᵢgᵢ²/Σgᵢ² (0 when g = 0).
+    /// The gradient-weighted mean Σhᵢgᵢ²/Σgᵢ² (0 when g = 0); a single weighted value is
+    /// returned as it is, so that in one dimension h̄ = h exactly.
     fn mean(&self) -> T {
-        if self.g2 > T::zero() {
+        if self.count == 1 {
+            self.last
+        } else if self.g2 > T::zero() {
             self.hg2 / self.g2
         } else {
             T::zero()
@@ -459,12 +471,7 @@ impl<T: Scalar> Optimizer<T> {
 }
 
 impl<T: Scalar> Stepper<T> for Optimizer<T> {
-    fn derivative(
-        &mut self,
-        field: &mut dyn VectorField<T>,
-        t: T,
-        y: &DVector<T>,
-    ) -> &DVector<T> {
+    fn derivative(&mut self, field: &mut dyn VectorField<T>, t: T, y: &DVector<T>) -> &DVector<T> {
         if !self.f_valid {
             field.eval(t, y, &mut self.f);
             self.f_valid = true;

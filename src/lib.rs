@@ -16,10 +16,12 @@
 //! assert!((theta[0] - 1.0).abs() < 1e-6 && (theta[1] - 1.0).abs() < 1e-6);
 //! ```
 
+pub mod compare;
 pub mod error;
 pub mod flow;
 pub mod methods;
 pub mod output;
+pub mod path;
 pub mod report;
 pub mod run;
 pub mod spec;

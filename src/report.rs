@@ -32,6 +32,9 @@ pub struct MethodEntry {
 pub struct Record {
     /// Accepted steps so far.
     pub step: u64,
+    /// Gradient evaluations so far.
+    #[serde(default)]
+    pub grad_evals: u64,
     /// Virtual time t.
     pub t: f64,
     /// L(θ).
@@ -120,6 +123,7 @@ impl<'a, T: Scalar + Real, O: Objective<T> + ?Sized> Recorder<'a, T, O> {
         let loss = self.objective.value_and_gradient(p.y, &mut self.g);
         self.records.push(Record {
             step: p.step,
+            grad_evals: p.evals,
             t: to_f64(p.t),
             loss: to_f64(loss),
             grad_norm: to_f64(self.g.norm()),

@@ -7,7 +7,7 @@ use crate::methods::Method;
 use crate::report::{to_vec, MethodEntry, ProblemEntry, Recorder, Report};
 use crate::spec::{Spec, Value};
 use gradflow_integrators::scalar::to_f64;
-use gradflow_integrators::{Integrator, Scalar, Stop};
+use gradflow_integrators::{Integrator, Observer, Point, Scalar, Status, Stop};
 use gradflow_problems::{Objective, Real};
 use nalgebra::DVector;
 use serde::{Deserialize, Serialize};
@@ -273,6 +273,15 @@ impl Resolved {
 
     /// Runs in precision `T`.
     pub fn run<T: Scalar + Real>(&self, spec: &RunSpec) -> Result<Report> {
+        self.run_observed::<T>(spec, &mut ())
+    }
+
+    /// Runs in precision `T`, showing every accepted step to `extra` as well.
+    pub fn run_observed<T: Scalar + Real>(
+        &self,
+        spec: &RunSpec,
+        extra: &mut dyn Observer<T>,
+    ) -> Result<Report> {
         let objective = self.objective::<T>()?;
         let n = objective.dim();
         let x0: DVector<T> = match &spec.x0 {
@@ -291,7 +300,7 @@ impl Resolved {
         let mut recorder = Recorder::new(&*objective, spec.record, !spec.no_theta);
         let mut run = Integrator::new(self.method.stepper::<T>(n), T::zero(), x0);
         let clock = Instant::now();
-        let status = run.integrate(&mut flow, &stop, &mut recorder);
+        let status = run.integrate(&mut flow, &stop, &mut Both(&mut recorder, extra));
         let wall_seconds = clock.elapsed().as_secs_f64();
         let mut g = DVector::zeros(n);
         let loss = objective.value_and_gradient(run.y(), &mut g);
@@ -334,5 +343,19 @@ impl Resolved {
             wall_seconds,
             trajectory: recorder.records,
         })
+    }
+}
+
+/// Two observers in one.
+struct Both<'a, 'b, T: Scalar>(&'a mut dyn Observer<T>, &'b mut dyn Observer<T>);
+
+impl<T: Scalar> Observer<T> for Both<'_, '_, T> {
+    fn observe(&mut self, p: &Point<'_, T>) {
+        self.0.observe(p);
+        self.1.observe(p);
+    }
+    fn finish(&mut self, p: &Point<'_, T>, status: Status) {
+        self.0.finish(p, status);
+        self.1.finish(p, status);
     }
 }

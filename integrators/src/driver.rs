@@ -142,6 +142,8 @@ impl<T> Default for Stats<T> {
 pub struct Point<'a, T: Scalar> {
     /// Accepted steps so far.
     pub step: u64,
+    /// Field evaluations so far.
+    pub evals: u64,
     /// Time.
     pub t: T,
     /// State.
@@ -237,6 +239,7 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
             self.started = true;
             observer.observe(&Point {
                 step: 0,
+                evals: self.stats.evals + field.evals,
                 t: self.t,
                 y: &self.y,
                 h: None,
@@ -285,6 +288,7 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
                     s.h_last = Some(a.h);
                     observer.observe(&Point {
                         step: s.accepted,
+                        evals: s.evals,
                         t: self.t,
                         y: &self.y,
                         h: Some(a.h),
@@ -297,6 +301,7 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
         observer.finish(
             &Point {
                 step: self.stats.accepted,
+                evals: self.stats.evals,
                 t: self.t,
                 y: &self.y,
                 h: self.stats.h_last,

@@ -321,7 +321,8 @@ pub fn table(rows: &[&CompareRun]) -> String {
     };
     let any_reached = rows.iter().any(|r| reached(r));
     let grads = |r: &CompareRun| (!any_reached || reached(r)).then_some(r.report.grad_evals as f64);
-    let cols: Vec<(&dyn Fn(&CompareRun) -> Option<f64>, usize)> = vec![
+    type Column<'a> = (&'a dyn Fn(&CompareRun) -> Option<f64>, usize);
+    let cols: Vec<Column> = vec![
         (&grads, 4),
         (&|r: &CompareRun| Some(r.report.loss), 6),
         (&|r: &CompareRun| Some(r.report.grad_norm), 7),
@@ -456,4 +457,217 @@ pub fn csv(rows: &[CompareRun]) -> String {
         ));
     }
     s
+}
+
+/// A file-name-safe form of a problem spec.
+fn slug(spec: &str) -> String {
+    spec.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+impl Comparison {
+    /// Writes the figures of every problem into `dir` and returns their paths:
+    /// L against gradient evaluations, L against t with the exact flow, the step size
+    /// against the step, and for 2-D problems the paths over the loss levels with the flow
+    /// curve. Series come from the recorded trajectories (record every step for smooth
+    /// lines).
+    pub fn plot(
+        &self,
+        rows: &[CompareRun],
+        dir: &std::path::Path,
+    ) -> Result<Vec<std::path::PathBuf>> {
+        use crate::plot::{Figure, Series};
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::Io(format!("cannot create {}: {e}", dir.display())))?;
+        let problems = self.problem_specs();
+        let mut written = Vec::new();
+        let label = |r: &CompareRun| match r.tuned.as_ref().and_then(|t| t.get("lr")) {
+            Some(lr) => format!("{} lr={lr:.2e}", r.report.method.name),
+            None => r.report.method.name.clone(),
+        };
+        for (i, problem) in problems.iter().enumerate() {
+            let mine = &rows[i * self.methods.len()..(i + 1) * self.methods.len()];
+            let series = |f: &dyn Fn(&crate::report::Record) -> (f64, f64)| -> Vec<Series> {
+                mine.iter()
+                    .map(|r| Series {
+                        name: label(r),
+                        points: r.report.trajectory.iter().map(f).collect(),
+                        dashed: false,
+                    })
+                    .collect()
+            };
+            let mut figs: Vec<(&str, Figure)> = Vec::new();
+            figs.push((
+                "loss-evals",
+                Figure {
+                    title: format!("{problem}: loss against gradient evaluations"),
+                    x_label: "gradient evaluations".into(),
+                    y_label: "L(θ)".into(),
+                    x_log: true,
+                    y_log: true,
+                    series: series(&|p| (p.grad_evals as f64, p.loss)),
+                    ..Figure::default()
+                },
+            ));
+            // The exact flow's loss against t, from a tight dopri5 run to the latest t.
+            let t_max = mine.iter().map(|r| r.report.t).fold(0.0, f64::max);
+            let mut loss_t = series(&|p| (p.t, p.loss));
+            if t_max > 0.0 {
+                let mut flow = self.spec_for(problem, "dopri5:rtol=1e-10,atol=1e-12");
+                flow.steps = None;
+                flow.gtol = None;
+                flow.ftol = None;
+                flow.max_evals = Some(20_000_000);
+                flow.t_end = Some(t_max);
+                flow.record = Some(1);
+                flow.dtype = Dtype::F64;
+                if let Ok(r) = flow.run() {
+                    loss_t.push(Series {
+                        name: "gradient flow".into(),
+                        points: r.trajectory.iter().map(|p| (p.t, p.loss)).collect(),
+                        dashed: true,
+                    });
+                }
+            }
+            figs.push((
+                "loss-time",
+                Figure {
+                    title: format!("{problem}: loss against virtual time t"),
+                    x_label: "t".into(),
+                    y_label: "L(θ)".into(),
+                    y_log: true,
+                    series: loss_t,
+                    ..Figure::default()
+                },
+            ));
+            let mut steps = series(&|p| (p.step as f64, p.h.unwrap_or(f64::NAN)));
+            for r in mine {
+                if r.report.trajectory.iter().any(|p| p.h_range.is_some()) {
+                    for (k, name) in [(0, "min hᵢ"), (1, "max hᵢ")] {
+                        steps.push(Series {
+                            name: format!("{} {name}", label(r)),
+                            points: r
+                                .report
+                                .trajectory
+                                .iter()
+                                .map(|p| (p.step as f64, p.h_range.map_or(f64::NAN, |h| h[k])))
+                                .collect(),
+                            dashed: true,
+                        });
+                    }
+                }
+            }
+            figs.push((
+                "step-size",
+                Figure {
+                    title: format!("{problem}: step size h (dashed: per-component range)"),
+                    x_label: "accepted step".into(),
+                    y_label: "h".into(),
+                    y_log: true,
+                    series: steps,
+                    ..Figure::default()
+                },
+            ));
+            if let Some(fig) = self.paths_2d(problem, mine, &label)? {
+                figs.push(("paths", fig));
+            }
+            for (kind, fig) in figs {
+                let path = dir.join(format!("{}_{kind}.svg", slug(problem)));
+                crate::output::write_atomic(&path, fig.render().as_bytes())?;
+                written.push(path);
+            }
+        }
+        Ok(written)
+    }
+
+    /// 2-D problems: the paths over shaded loss levels with the flow curve.
+    fn paths_2d(
+        &self,
+        problem: &str,
+        rows: &[CompareRun],
+        label: &dyn Fn(&CompareRun) -> String,
+    ) -> Result<Option<crate::plot::Figure>> {
+        use crate::plot::{Figure, Series, Shade};
+        let spec = self.spec_for(problem, "euler");
+        let objective = spec.resolve()?.objective::<f64>()?;
+        if objective.dim() != 2 {
+            return Ok(None);
+        }
+        let x0 = spec
+            .x0
+            .clone()
+            .map_or_else(|| objective.start(), DVector::from_vec);
+        let mut series: Vec<Series> = rows
+            .iter()
+            .map(|r| Series {
+                name: label(r),
+                points: r
+                    .report
+                    .trajectory
+                    .iter()
+                    .filter_map(|p| p.theta.as_ref().map(|t| (t[0], t[1])))
+                    .collect(),
+                dashed: false,
+            })
+            .collect();
+        if let Ok(curve) = FlowCurve::new(&*objective, &x0) {
+            series.push(Series {
+                name: "gradient flow".into(),
+                points: curve.points().iter().map(|p| (p[0], p[1])).collect(),
+                dashed: true,
+            });
+        }
+        let (mut x0r, mut x1r, mut y0r, mut y1r) = (
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        );
+        for (x, y) in series.iter().flat_map(|s| s.points.iter()) {
+            if x.is_finite() && y.is_finite() {
+                x0r = x0r.min(*x);
+                x1r = x1r.max(*x);
+                y0r = y0r.min(*y);
+                y1r = y1r.max(*y);
+            }
+        }
+        if !x0r.is_finite() {
+            return Ok(None);
+        }
+        let (px, py) = (0.1 * (x1r - x0r).max(1e-3), 0.1 * (y1r - y0r).max(1e-3));
+        let (xr, yr) = ((x0r - px, x1r + px), (y0r - py, y1r + py));
+        let n = 40;
+        let mut p = DVector::zeros(2);
+        let values: Vec<Vec<f64>> = (0..n)
+            .map(|j| {
+                (0..n)
+                    .map(|i| {
+                        p[0] = xr.0 + (i as f64 + 0.5) * (xr.1 - xr.0) / n as f64;
+                        p[1] = yr.0 + (j as f64 + 0.5) * (yr.1 - yr.0) / n as f64;
+                        (objective.value(&p).max(0.0) + 1e-12).ln()
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok(Some(Figure {
+            title: format!("{problem}: paths over log L (darker is higher)"),
+            x_label: "θ₁".into(),
+            y_label: "θ₂".into(),
+            series,
+            shade: Some(Shade {
+                x: xr,
+                y: yr,
+                values,
+            }),
+            bounds: Some((xr, yr)),
+            ..Figure::default()
+        }))
+    }
 }

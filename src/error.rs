@@ -7,7 +7,7 @@ use std::fmt;
 pub enum Error {
     /// Bad input: a spec string, a key, a value, a file's content (exit code 2).
     Usage(String),
-    /// A file could not be read or written (exit code 2 for input, 1 for output).
+    /// A result file could not be written (exit code 1).
     Io(String),
 }
 

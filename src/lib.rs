@@ -22,7 +22,9 @@ pub mod flow;
 pub mod methods;
 pub mod output;
 pub mod path;
+pub mod plot;
 pub mod report;
+pub mod reproduce;
 pub mod run;
 pub mod spec;
 

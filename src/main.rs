@@ -30,19 +30,25 @@ enum Command {
     },
     /// Integrate one problem's gradient flow with one method.
     Run(Box<RunArgs>),
+    /// Compare methods side by side on one or more problems.
+    Compare(Box<CompareArgs>),
+    /// Reproduce the article's derivation as asserted experiments.
+    Reproduce {
+        /// Reduced experiments that run in seconds.
+        #[arg(long)]
+        quick: bool,
+        /// Run only the experiment with this id.
+        #[arg(long, value_name = "ID")]
+        only: Option<String>,
+        /// Output directory.
+        #[arg(long, value_name = "DIR", default_value = "docs/reproduction")]
+        out: String,
+    },
 }
 
-#[derive(Args)]
-struct RunArgs {
-    /// Problem spec, e.g. `rosenbrock:n=2`.
-    #[arg(long, value_name = "SPEC")]
-    problem: Option<String>,
-    /// Method spec, e.g. `dopri5:rtol=1e-8`.
-    #[arg(long, value_name = "SPEC")]
-    method: Option<String>,
-    /// Read the run from a JSON file with the same fields (flags given too override it).
-    #[arg(long, value_name = "FILE.json")]
-    spec: Option<String>,
+/// Start, stops, recording and precision, shared by `run` and `compare`.
+#[derive(Args, Default)]
+struct Common {
     /// Start point, comma-separated (default: the problem's).
     #[arg(long, value_name = "a,b,...", allow_hyphen_values = true)]
     x0: Option<String>,
@@ -64,12 +70,6 @@ struct RunArgs {
     /// Record step 0, every K-th accepted step and the last.
     #[arg(long, value_name = "K")]
     record: Option<u64>,
-    /// Write the report as JSON.
-    #[arg(long, value_name = "FILE.json")]
-    out: Option<String>,
-    /// Write the trajectory as CSV.
-    #[arg(long, value_name = "FILE.csv")]
-    csv: Option<String>,
     /// Leave θ out of the report and the trajectory.
     #[arg(long)]
     no_theta: bool,
@@ -78,14 +78,95 @@ struct RunArgs {
     dtype: Option<String>,
 }
 
+impl Common {
+    /// Applies the flags given on top of `spec`.
+    fn apply(self, spec: &mut RunSpec) -> Result<(), Error> {
+        if let Some(x0) = &self.x0 {
+            spec.x0 = Some(parse_x0(x0)?);
+        }
+        spec.steps = self.steps.or(spec.steps);
+        spec.t_end = self.t_end.or(spec.t_end);
+        spec.gtol = self.gtol.or(spec.gtol);
+        spec.ftol = self.ftol.or(spec.ftol);
+        spec.max_evals = self.max_evals.or(spec.max_evals);
+        spec.record = self.record.or(spec.record);
+        spec.no_theta |= self.no_theta;
+        if let Some(d) = self.dtype {
+            spec.dtype = match d.as_str() {
+                "f64" => Dtype::F64,
+                "f32" => Dtype::F32,
+                _ => return Err(Error::usage(format!("--dtype {d}: expected f64 or f32"))),
+            };
+        }
+        Ok(())
+    }
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Problem spec, e.g. `rosenbrock:n=2`.
+    #[arg(long, value_name = "SPEC")]
+    problem: Option<String>,
+    /// Method spec, e.g. `dopri5:rtol=1e-8`.
+    #[arg(long, value_name = "SPEC")]
+    method: Option<String>,
+    /// Read the run from a JSON file with the same fields (flags given too override it).
+    #[arg(long, value_name = "FILE.json")]
+    spec: Option<String>,
+    /// Write the report as JSON.
+    #[arg(long, value_name = "FILE.json")]
+    out: Option<String>,
+    /// Write the trajectory as CSV.
+    #[arg(long, value_name = "FILE.csv")]
+    csv: Option<String>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args)]
+struct CompareArgs {
+    /// Problem spec; repeat for several, or `all` for every registered problem.
+    #[arg(long, value_name = "SPEC", required = true)]
+    problem: Vec<String>,
+    /// Method spec; repeat for several.
+    #[arg(long, value_name = "SPEC", required = true)]
+    method: Vec<String>,
+    /// Tune the lr of every fixed-step method on a log grid (needs --gtol or --ftol).
+    #[arg(long)]
+    tune: bool,
+    /// Range of the tuning grid.
+    #[arg(long, value_name = "LO,HI", default_value = "1e-5,1")]
+    tune_range: String,
+    /// Points of the tuning grid.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    tune_points: usize,
+    /// Write `{"runs": [...]}` as JSON.
+    #[arg(long, value_name = "FILE.json")]
+    out: Option<String>,
+    /// Write one CSV row per run.
+    #[arg(long, value_name = "FILE.csv")]
+    csv: Option<String>,
+    /// Write SVG figures into DIR.
+    #[arg(long, value_name = "DIR")]
+    plot: Option<String>,
+    #[command(flatten)]
+    common: Common,
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::List { json } => list(json),
         Command::Run(args) => run(*args),
+        Command::Compare(args) => compare(*args),
+        Command::Reproduce { quick, only, out } => reproduce(quick, only, &out),
     };
     match result {
         Ok(code) => code,
+        Err(e @ Error::Io(_)) => {
+            eprintln!("gradflow: error: {e}");
+            ExitCode::from(1)
+        }
         Err(e) => {
             eprintln!("gradflow: error: {e}");
             ExitCode::from(2)
@@ -133,25 +214,9 @@ fn run_spec(args: RunArgs) -> Result<RunSpec, Error> {
     if let Some(m) = args.method {
         spec.method = SpecField::Text(m);
     }
-    if let Some(x0) = &args.x0 {
-        spec.x0 = Some(parse_x0(x0)?);
-    }
-    spec.steps = args.steps.or(spec.steps);
-    spec.t_end = args.t_end.or(spec.t_end);
-    spec.gtol = args.gtol.or(spec.gtol);
-    spec.ftol = args.ftol.or(spec.ftol);
-    spec.max_evals = args.max_evals.or(spec.max_evals);
-    spec.record = args.record.or(spec.record);
     spec.out = args.out.or(spec.out);
     spec.csv = args.csv.or(spec.csv);
-    spec.no_theta |= args.no_theta;
-    if let Some(d) = args.dtype {
-        spec.dtype = match d.as_str() {
-            "f64" => Dtype::F64,
-            "f32" => Dtype::F32,
-            _ => return Err(Error::usage(format!("--dtype {d}: expected f64 or f32"))),
-        };
-    }
+    args.common.apply(&mut spec)?;
     Ok(spec)
 }
 
@@ -198,12 +263,12 @@ fn print_summary(r: &Report) {
         .iter()
         .map(|(k, v)| (k.clone(), v.map_or("auto".to_string(), |v| v.to_string())))
         .collect();
+    let pp = params(&pp);
+    let sep = if pp.is_empty() { "" } else { ":" };
     let _ = writeln!(
         out,
-        "problem  {}:{} (n = {})",
-        r.problem.name,
-        params(&pp),
-        r.problem.dim
+        "problem  {}{sep}{pp} (n = {})",
+        r.problem.name, r.problem.dim
     );
     let _ = writeln!(
         out,
@@ -304,4 +369,102 @@ fn list(json: bool) -> Result<ExitCode, Error> {
     }
     emit(&out);
     Ok(ExitCode::SUCCESS)
+}
+
+fn compare(args: CompareArgs) -> Result<ExitCode, Error> {
+    use gradflow::compare::{csv, matrix, table, Comparison, TuneGrid};
+    let mut base = RunSpec::new("rosenbrock", "euler");
+    if args.plot.is_some() && args.common.record.is_none() {
+        base.record = Some(1);
+    }
+    args.common.apply(&mut base)?;
+    let tune = if args.tune {
+        let range = parse_x0(&args.tune_range).map_err(|_| {
+            Error::usage(format!("--tune-range {}: expected LO,HI", args.tune_range))
+        })?;
+        let [lo, hi] = range[..] else {
+            return Err(Error::usage(format!(
+                "--tune-range {}: expected LO,HI",
+                args.tune_range
+            )));
+        };
+        Some(TuneGrid {
+            lo,
+            hi,
+            points: args.tune_points,
+        })
+    } else {
+        None
+    };
+    let cmp = Comparison {
+        problems: args.problem,
+        methods: args.method,
+        base,
+        tune,
+    };
+    let rows = cmp.run()?;
+    let json = match &args.out {
+        Some(_) => Some(
+            serde_json::to_string_pretty(&serde_json::json!({ "runs": &rows }))
+                .map_err(|e| Error::Io(format!("cannot encode JSON: {e}")))?,
+        ),
+        None => None,
+    };
+    if let (Some(path), Some(json)) = (&args.out, json) {
+        write_atomic(Path::new(path), json.as_bytes())?;
+    }
+    if let Some(path) = &args.csv {
+        write_atomic(Path::new(path), csv(&rows).as_bytes())?;
+    }
+    let mut out = String::new();
+    let problems = cmp.problem_specs();
+    let m = cmp.methods.len();
+    for (i, p) in problems.iter().enumerate() {
+        let mine: Vec<_> = rows[i * m..(i + 1) * m].iter().collect();
+        let _ = writeln!(out, "== {p} ==");
+        out.push_str(&table(&mine));
+        out.push('\n');
+    }
+    if problems.len() > 1 {
+        let _ = writeln!(out, "gradient evaluations to the target (or the status):");
+        out.push_str(&matrix(&problems, &cmp.methods, &rows));
+    }
+    let _ = writeln!(
+        out,
+        "* best in column; dist* = distance to the known minimizer; dev = distance of the accepted iterates from the gradient-flow curve"
+    );
+    if let Some(dir) = &args.plot {
+        let files = cmp.plot(&rows, Path::new(dir))?;
+        let _ = writeln!(out, "wrote {} figures to {dir}", files.len());
+    }
+    emit(&out);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn reproduce(quick: bool, only: Option<String>, out: &str) -> Result<ExitCode, Error> {
+    use gradflow::reproduce::{reproduce, Options};
+    let claims = reproduce(&Options { quick, only }, Path::new(out))?;
+    let mut text = String::new();
+    for c in &claims {
+        let _ = writeln!(
+            text,
+            "{} {:<28} {}",
+            if c.pass { "PASS" } else { "FAIL" },
+            c.id,
+            c.claim
+        );
+    }
+    let passed = claims.iter().filter(|c| c.pass).count();
+    let failed = claims.len() - passed;
+    let _ = writeln!(text, "{passed} passed, {failed} failed");
+    let _ = writeln!(
+        text,
+        "wrote {out}/claims.json, {out}/README.md and the figures"
+    );
+    emit(&text);
+    Ok(if failed == 0 && !claims.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    })
 }

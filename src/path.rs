@@ -17,8 +17,84 @@ const VERTICES: usize = 20_000;
 #[derive(Clone, Debug)]
 pub struct FlowCurve {
     points: Vec<DVector<f64>>,
+    tree: KdTree,
     /// Whether the curve came from the closed-form flow (else from dopri5).
     pub exact: bool,
+}
+
+/// A k-d tree over the curve's vertices for nearest-vertex queries (the vertices lie on a
+/// curve, so queries stay fast whatever the dimension).
+#[derive(Clone, Debug, Default)]
+struct KdTree {
+    /// (vertex, split dimension, left child, right child); `usize::MAX` for none.
+    nodes: Vec<(usize, usize, usize, usize)>,
+    root: usize,
+}
+
+impl KdTree {
+    fn new(points: &[DVector<f64>]) -> Self {
+        let mut tree = KdTree::default();
+        let mut idx: Vec<usize> = (0..points.len()).collect();
+        tree.root = tree.build(points, &mut idx);
+        tree
+    }
+
+    fn build(&mut self, points: &[DVector<f64>], idx: &mut [usize]) -> usize {
+        if idx.is_empty() {
+            return usize::MAX;
+        }
+        let dim = points[idx[0]].len();
+        // Split on the dimension of largest spread, at the median.
+        let spread = |d: usize| {
+            let (lo, hi) = idx
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &i| {
+                    (a.min(points[i][d]), b.max(points[i][d]))
+                });
+            hi - lo
+        };
+        let split = (0..dim)
+            .max_by(|&a, &b| spread(a).total_cmp(&spread(b)))
+            .unwrap_or(0);
+        let mid = idx.len() / 2;
+        idx.select_nth_unstable_by(mid, |&a, &b| points[a][split].total_cmp(&points[b][split]));
+        let node = self.nodes.len();
+        self.nodes.push((idx[mid], split, usize::MAX, usize::MAX));
+        let (left, rest) = idx.split_at_mut(mid);
+        let l = self.build(points, left);
+        let r = self.build(points, &mut rest[1..]);
+        self.nodes[node].2 = l;
+        self.nodes[node].3 = r;
+        node
+    }
+
+    /// Nearest vertex to x: (squared distance, vertex), starting from a known bound.
+    fn nearest(&self, points: &[DVector<f64>], x: &[f64], mut best: (f64, usize)) -> (f64, usize) {
+        let mut stack = vec![self.root];
+        while let Some(n) = stack.pop() {
+            if n == usize::MAX {
+                continue;
+            }
+            let (v, d, l, r) = self.nodes[n];
+            let mut dist = 0.0;
+            for (a, b) in points[v].iter().zip(x) {
+                dist += (a - b) * (a - b);
+                if dist >= best.0 {
+                    break;
+                }
+            }
+            if dist < best.0 {
+                best = (dist, v);
+            }
+            let diff = x[d] - points[v][d];
+            let (near, far) = if diff < 0.0 { (l, r) } else { (r, l) };
+            if diff * diff < best.0 {
+                stack.push(far);
+            }
+            stack.push(near);
+        }
+        best
+    }
 }
 
 /// Collects the accepted states of the reference run, filling long steps with cubic
@@ -27,17 +103,27 @@ pub struct FlowCurve {
 struct Collect<'a> {
     objective: &'a dyn Objective<f64>,
     points: Vec<DVector<f64>>,
+    /// Time and field at the last kept point.
+    t_prev: f64,
     f_prev: DVector<f64>,
+    /// States closer than this to the last kept point are skipped.
+    spacing: f64,
 }
 
 impl Observer<f64> for Collect<'_> {
     fn observe(&mut self, p: &Point<'_, f64>) {
+        if let Some(last) = self.points.last() {
+            if (p.y - last).norm() < self.spacing {
+                return;
+            }
+        }
         let mut f = DVector::zeros(p.y.len());
         self.objective.gradient(p.y, &mut f);
         f.neg_mut();
-        if let (Some(h), Some(y0)) = (p.h, self.points.last()) {
+        if let Some(y0) = self.points.last() {
+            let h = p.t - self.t_prev;
             let chord = (p.y - y0).norm();
-            let pieces = (chord / 2e-4).ceil().clamp(1.0, 64.0) as usize;
+            let pieces = (chord / (20.0 * self.spacing)).ceil().clamp(1.0, 64.0) as usize;
             let y0 = y0.clone();
             for k in 1..pieces {
                 let s = k as f64 / pieces as f64;
@@ -51,14 +137,16 @@ impl Observer<f64> for Collect<'_> {
             }
         }
         self.points.push(p.y.clone());
+        self.t_prev = p.t;
         self.f_prev = f;
     }
 }
 
 impl FlowCurve {
     /// The curve of dθ/dt = −∇L from `x0`: the closed form where the objective has one,
-    /// else `dopri5` at rtol = 1e-10, atol = 1e-12, integrated until ‖∇L‖ ≤ 1e-9·‖∇L(x0)‖,
-    /// t = 1e5 or 5·10⁷ gradients.
+    /// else `dopri5` at rtol = 1e-10, atol = 1e-12, integrated until ‖∇L‖ ≤ 1e-7·‖∇L(x0)‖,
+    /// t = 1e5 or 5·10⁶ gradients (near the minimizer the rest of the curve is shorter
+    /// than the distances measured). States are kept every 1e-5·(1 + ‖x0‖) of distance.
     pub fn new(objective: &dyn Objective<f64>, x0: &DVector<f64>) -> Result<FlowCurve> {
         let n = objective.dim();
         let mut probe = DVector::zeros(n);
@@ -82,8 +170,8 @@ impl FlowCurve {
             objective.gradient(x0, &mut g);
             let stop = Stop {
                 t_end: Some(1e5),
-                gtol: Some(1e-9 * g.norm()),
-                max_evals: Some(50_000_000),
+                gtol: Some(1e-7 * g.norm()),
+                max_evals: Some(5_000_000),
                 ..Stop::none()
             };
             let stepper = RungeKutta::adaptive(&tableau::DOPRI5, 1e-10, 1e-12, n);
@@ -91,7 +179,9 @@ impl FlowCurve {
             let mut collect = Collect {
                 objective,
                 points: Vec::new(),
+                t_prev: 0.0,
                 f_prev: DVector::zeros(n),
+                spacing: 1e-5 * (1.0 + x0.norm()),
             };
             let status = run.integrate(&mut GradientFlow::new(objective), &stop, &mut collect);
             if matches!(status, Status::Diverged | Status::StepTooSmall) {
@@ -102,10 +192,12 @@ impl FlowCurve {
             }
             collect.points
         };
-        return Ok(FlowCurve {
-            points: resample(&raw, VERTICES),
+        let points = resample(&raw, VERTICES);
+        Ok(FlowCurve {
+            tree: KdTree::new(&points),
+            points,
             exact: objective.exact_flow(x0, 0.0, &mut probe),
-        });
+        })
     }
 
     /// A time by which the closed-form flow has settled: where ‖θ(t)‖ ≤ 1e-9‖θ₀‖, found by
@@ -131,32 +223,24 @@ impl FlowCurve {
 
     /// Distance from `x` to the polyline.
     pub fn distance(&self, x: &[f64]) -> f64 {
+        self.distance_near(x, 0).0
+    }
+
+    /// Distance from `x` to the polyline and the index of the nearest vertex; `hint` (the
+    /// previous iterate's vertex) seeds the k-d tree search with a good bound.
+    pub fn distance_near(&self, x: &[f64], hint: usize) -> (f64, usize) {
         let pts = &self.points;
         if pts.len() == 1 {
-            return dist2(&pts[0], x).sqrt();
+            return (dist2(&pts[0], x).sqrt(), 0);
         }
-        // Nearest vertex (with early exit), then the two segments around it.
-        let mut best = f64::INFINITY;
-        let mut best_i = 0;
-        for (i, p) in pts.iter().enumerate() {
-            let mut d = 0.0;
-            for (a, b) in p.iter().zip(x) {
-                d += (a - b) * (a - b);
-                if d >= best {
-                    break;
-                }
-            }
-            if d < best {
-                best = d;
-                best_i = i;
-            }
-        }
+        let hint = hint.min(pts.len() - 1);
+        let (mut best, best_i) = self.tree.nearest(pts, x, (dist2(&pts[hint], x), hint));
         let lo = best_i.saturating_sub(1);
         let hi = (best_i + 1).min(pts.len() - 1);
         for i in lo..hi {
             best = best.min(segment_dist2(&pts[i], &pts[i + 1], x));
         }
-        best.sqrt()
+        (best.sqrt(), best_i)
     }
 }
 
@@ -227,6 +311,7 @@ fn resample(raw: &[DVector<f64>], m: usize) -> Vec<DVector<f64>> {
 /// Running max and mean of the deviation of every accepted iterate.
 pub struct Deviation<'a> {
     curve: &'a FlowCurve,
+    hint: usize,
     /// Largest deviation so far.
     pub max: f64,
     sum: f64,
@@ -239,6 +324,7 @@ impl<'a> Deviation<'a> {
     pub fn new(curve: &'a FlowCurve) -> Self {
         Deviation {
             curve,
+            hint: 0,
             max: 0.0,
             sum: 0.0,
             count: 0,
@@ -257,7 +343,8 @@ impl<'a> Deviation<'a> {
 
     /// Adds one iterate.
     pub fn add(&mut self, x: &[f64]) {
-        let d = self.curve.distance(x);
+        let (d, i) = self.curve.distance_near(x, self.hint);
+        self.hint = i;
         self.max = self.max.max(d);
         self.sum += d;
         self.count += 1;

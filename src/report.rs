@@ -12,10 +12,28 @@ use std::collections::BTreeMap;
 pub struct ProblemEntry {
     /// Registry name.
     pub name: String,
-    /// Every key with its value.
+    /// Every key with its value (integral values are written as JSON integers).
+    #[serde(serialize_with = "integral_as_integers")]
     pub params: BTreeMap<String, f64>,
     /// Dimension n.
     pub dim: usize,
+}
+
+/// Writes `2.0` as `2` (keys such as `n`), other values as they are.
+fn integral_as_integers<S: serde::Serializer>(
+    params: &BTreeMap<String, f64>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(params.len()))?;
+    for (k, &v) in params {
+        if v.fract() == 0.0 && v.abs() < 9.0e15 {
+            map.serialize_entry(k, &(v as i64))?;
+        } else {
+            map.serialize_entry(k, &v)?;
+        }
+    }
+    map.end()
 }
 
 /// The method of a report: name and every key with its value (`null`: automatic).
@@ -147,6 +165,10 @@ impl<T: Scalar + Real, O: Objective<T> + ?Sized> Observer<T> for Recorder<'_, T,
     }
 
     fn finish(&mut self, p: &Point<'_, T>, _status: Status) {
+        // A diverged run rolls back to the last finite state: drop what lies past it.
+        while self.records.last().is_some_and(|r| r.step > p.step) {
+            self.records.pop();
+        }
         if self.records.last().map(|r| r.step) != Some(p.step) {
             self.record(p);
         }

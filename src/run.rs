@@ -157,6 +157,12 @@ impl RunSpec {
         self
     }
 
+    /// Stop after `e` gradient evaluations.
+    pub fn max_evals(mut self, e: u64) -> Self {
+        self.max_evals = Some(e);
+        self
+    }
+
     /// Start from `x0`.
     pub fn x0(mut self, x0: Vec<f64>) -> Self {
         self.x0 = Some(x0);
@@ -333,7 +339,7 @@ impl Resolved {
             accepted: stats.accepted,
             rejected: stats.rejected,
             grad_evals: stats.evals,
-            hess_evals: 0,
+            hess_evals: stats.jac_evals,
             t: to_f64(run.t()),
             loss: to_f64(loss),
             grad_norm: to_f64(g.norm()),

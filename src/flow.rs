@@ -2,12 +2,14 @@
 
 use gradflow_integrators::{Scalar, VectorField};
 use gradflow_problems::{Objective, Real};
-use nalgebra::DVector;
+use nalgebra::{DMatrix, DVector};
 
 /// The gradient flow dθ/dt = −∇L(θ) of an objective, as a [`VectorField`].
 ///
 /// `eval` writes −∇L(θ); the potential is L itself, so the driver's `ftol` stop reads the
 /// loss. Steppers that want the gradient take g = −f, which is exact in floating point.
+/// The Jacobian is J = −∇²L (and Jv = −∇²L·v), where the objective has a Hessian; the
+/// driver counts these as Hessian evaluations.
 pub struct GradientFlow<'a, O: ?Sized> {
     objective: &'a O,
 }
@@ -37,5 +39,27 @@ where
 
     fn potential(&mut self, y: &DVector<T>) -> Option<T> {
         Some(self.objective.value(y))
+    }
+
+    fn jacobian(&mut self, _t: T, y: &DVector<T>, jac: &mut DMatrix<T>) -> bool {
+        let ok = self.objective.hessian(y, jac);
+        if ok {
+            jac.neg_mut();
+        }
+        ok
+    }
+
+    fn jacobian_vector(
+        &mut self,
+        _t: T,
+        y: &DVector<T>,
+        v: &DVector<T>,
+        jv: &mut DVector<T>,
+    ) -> bool {
+        let ok = self.objective.hessian_vector(y, v, jv);
+        if ok {
+            jv.neg_mut();
+        }
+        ok
     }
 }

@@ -5,8 +5,11 @@
 
 use crate::error::{Error, Result};
 use crate::spec::{resolve, Key, Kind, Spec, Value};
+use gradflow_integrators::rosw::{self, RosenbrockTableau};
 use gradflow_integrators::tableau::{self, Tableau};
-use gradflow_integrators::{Controller, Optimizer, Rule, RungeKutta, Scalar, Stepper};
+use gradflow_integrators::{
+    Controller, ImplicitEuler, Optimizer, RosenbrockMethod, Rule, RungeKutta, Scalar, Stepper,
+};
 
 /// Which scheme and step-size rule a method is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +38,12 @@ pub enum MethodId {
     Adam,
     /// Adagrad.
     Adagrad,
+    /// Backward Euler (the proximal point method), fixed or adaptive step.
+    ImplicitEuler,
+    /// Shampine & Reichelt's linearly implicit 2(3) Rosenbrock triple.
+    Ros23,
+    /// Hairer & Wanner's stiffly accurate Rosenbrock method of order 4(3).
+    Rodas4,
 }
 
 /// A registered method.
@@ -75,6 +84,16 @@ const PI: Key = Key {
     doc: "PI step control instead of SciPy's I control",
 };
 const ADAPTIVE: &[Key] = &[RTOL, ATOL, H0, PI];
+/// The keys of the linearly implicit methods (I control, as SciPy).
+const STIFF: &[Key] = &[RTOL, ATOL, H0];
+/// Backward Euler's step: fixed when given, error-controlled when absent.
+const LR_OR_ADAPTIVE: Key = Key {
+    name: "lr",
+    default: None,
+    kind: Kind::POSITIVE,
+    doc:
+        "fixed step h (auto: adaptive step under rtol/atol; with lr they set the Newton tolerance)",
+};
 const LR2: Key = num("lr", 1e-2, Kind::POSITIVE, "learning rate");
 const ALPHA: Key = num(
     "alpha",
@@ -196,6 +215,24 @@ static METHODS: &[MethodInfo] = &[
             num("lr_decay", 0.0, Kind::NON_NEGATIVE, "lr/(1 + (k − 1)·lr_decay) at step k"),
         ],
     },
+    MethodInfo {
+        id: MethodId::ImplicitEuler,
+        name: "implicit-euler",
+        description: "backward Euler θ₊ + h∇L(θ₊) = θ by Newton on the Hessian: the proximal point method, stable for any h; fixed h = lr, or adaptive without lr; t = Σh",
+        keys: &[LR_OR_ADAPTIVE, RTOL, ATOL],
+    },
+    MethodInfo {
+        id: MethodId::Ros23,
+        name: "ros23",
+        description: "linearly implicit Rosenbrock 2(3) (ode23s), one factorization of I + hγ∇²L per step; t = Σh",
+        keys: STIFF,
+    },
+    MethodInfo {
+        id: MethodId::Rodas4,
+        name: "rodas4",
+        description: "stiffly accurate Rosenbrock 4(3) (Hairer–Wanner RODAS4) using the Hessian; t = Σh",
+        keys: STIFF,
+    },
 ];
 
 /// Every registered method.
@@ -309,6 +346,16 @@ impl Method {
                 dim,
             )) as Box<dyn Stepper<T> + Send>
         };
+        let stiff = |tab: &'static RosenbrockTableau| {
+            Box::new(RosenbrockMethod::controlled(
+                tab,
+                c(self.number("rtol").unwrap_or(1e-6)),
+                c(self.number("atol").unwrap_or(1e-9)),
+                self.number("h0").map(c),
+                Controller::I,
+                dim,
+            )) as Box<dyn Stepper<T> + Send>
+        };
         match self.info.id {
             MethodId::Euler => Box::new(RungeKutta::fixed(&tableau::EULER, lr(), dim)),
             MethodId::Rk4 => Box::new(RungeKutta::fixed(&tableau::RK4, lr(), dim)),
@@ -344,6 +391,18 @@ impl Method {
                 key("initial_accumulator_value"),
                 dim,
             )),
+            MethodId::ImplicitEuler => {
+                let (rtol, atol) = (
+                    c(self.number("rtol").unwrap_or(1e-6)),
+                    c(self.number("atol").unwrap_or(1e-9)),
+                );
+                match self.number("lr") {
+                    Some(h) => Box::new(ImplicitEuler::fixed(c(h), rtol, atol, dim)),
+                    None => Box::new(ImplicitEuler::adaptive(rtol, atol, None, dim)),
+                }
+            }
+            MethodId::Ros23 => stiff(&rosw::ROS23),
+            MethodId::Rodas4 => stiff(&rosw::RODAS4),
         }
     }
 }

@@ -116,6 +116,10 @@ pub struct Stats<T> {
     pub rejected: u64,
     /// Evaluations of the field (gradients, for a gradient flow).
     pub evals: u64,
+    /// Jacobian (and Jacobian-vector) evaluations of the field (Hessians, for a gradient
+    /// flow); 0 for explicit methods.
+    #[serde(default)]
+    pub jac_evals: u64,
     /// Smallest accepted step size.
     pub h_min: Option<T>,
     /// Largest accepted step size.
@@ -130,10 +134,19 @@ impl<T> Default for Stats<T> {
             accepted: 0,
             rejected: 0,
             evals: 0,
+            jac_evals: 0,
             h_min: None,
             h_max: None,
             h_last: None,
         }
+    }
+}
+
+impl<T> Stats<T> {
+    /// Moves the counts of `field` into the statistics.
+    fn absorb<S: Scalar>(&mut self, field: &mut Counted<'_, S>) {
+        self.evals += std::mem::take(&mut field.evals);
+        self.jac_evals += std::mem::take(&mut field.jac_evals);
     }
 }
 
@@ -234,6 +247,7 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
         let mut field = Counted {
             inner: field,
             evals: 0,
+            jac_evals: 0,
         };
         if !self.started {
             self.started = true;
@@ -258,7 +272,7 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
                 .derivative(&mut field, self.t, &self.y)
                 .norm_squared()
                 .is_finite();
-            self.stats.evals += std::mem::take(&mut field.evals);
+            self.stats.absorb(&mut field);
             if !f_ok {
                 self.roll_back();
                 break Status::Diverged;
@@ -266,7 +280,7 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
             let result =
                 self.stepper
                     .step(&mut field, self.t, &self.y, &mut self.y_new, stop.t_end);
-            self.stats.evals += std::mem::take(&mut field.evals);
+            self.stats.absorb(&mut field);
             match result {
                 StepResult::TooSmall { .. } => break Status::StepTooSmall,
                 StepResult::Accepted(a) => {
@@ -297,7 +311,7 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
                 }
             }
         };
-        self.stats.evals += field.evals;
+        self.stats.absorb(&mut field);
         observer.finish(
             &Point {
                 step: self.stats.accepted,
@@ -352,7 +366,7 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
         if let Some(gtol) = stop.gtol {
             let f = self.stepper.derivative(field, self.t, &self.y);
             let norm = f.norm();
-            self.stats.evals += std::mem::take(&mut field.evals);
+            self.stats.absorb(field);
             if !norm.is_finite() {
                 self.roll_back();
                 return Some(Status::Diverged);

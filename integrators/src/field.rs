@@ -1,14 +1,17 @@
 //! Vector fields `dy/dt = f(t, y)`.
 
 use crate::Scalar;
-use nalgebra::DVector;
+use nalgebra::{DMatrix, DVector};
 
 /// The right-hand side of an ODE, `dy/dt = f(t, y)`.
 ///
 /// `eval` writes `f(t, y)` into `dy`, a buffer the caller owns and sizes: an
 /// evaluation never allocates. A field that is the negative gradient of a
 /// potential `V` (a gradient flow, `f = −∇V`) may expose `V` through
-/// [`VectorField::potential`]; the driver uses it for the `ftol` stop.
+/// [`VectorField::potential`]; the driver uses it for the `ftol` stop. Implicit and
+/// linearly implicit steppers use the Jacobian `J = ∂f/∂y` ([`VectorField::jacobian`],
+/// `J = −∇²V` for a gradient flow) where the field has one, and finite differences of
+/// `f` otherwise.
 pub trait VectorField<T: Scalar> {
     /// Writes `f(t, y)` into `dy`.
     fn eval(&mut self, t: T, y: &DVector<T>, dy: &mut DVector<T>);
@@ -16,6 +19,23 @@ pub trait VectorField<T: Scalar> {
     /// The potential `V(y)` with `f = −∇V`, where there is one.
     fn potential(&mut self, _y: &DVector<T>) -> Option<T> {
         None
+    }
+
+    /// Writes the Jacobian `J = ∂f/∂y (t, y)` into `jac` (n × n, every entry overwritten);
+    /// `false` when the field has none (then `jac` holds nothing meaningful).
+    fn jacobian(&mut self, _t: T, _y: &DVector<T>, _jac: &mut DMatrix<T>) -> bool {
+        false
+    }
+
+    /// Writes the Jacobian-vector product `J v` into `jv`; `false` when the field has none.
+    fn jacobian_vector(
+        &mut self,
+        _t: T,
+        _y: &DVector<T>,
+        _v: &DVector<T>,
+        _jv: &mut DVector<T>,
+    ) -> bool {
+        false
     }
 }
 
@@ -29,10 +49,12 @@ where
     }
 }
 
-/// Wraps a field and counts its evaluations.
+/// Wraps a field and counts its evaluations, and its Jacobian (and Jacobian-vector)
+/// evaluations that succeeded.
 pub(crate) struct Counted<'a, T: Scalar> {
     pub inner: &'a mut dyn VectorField<T>,
     pub evals: u64,
+    pub jac_evals: u64,
 }
 
 impl<T: Scalar> VectorField<T> for Counted<'_, T> {
@@ -44,5 +66,23 @@ impl<T: Scalar> VectorField<T> for Counted<'_, T> {
 
     fn potential(&mut self, y: &DVector<T>) -> Option<T> {
         self.inner.potential(y)
+    }
+
+    fn jacobian(&mut self, t: T, y: &DVector<T>, jac: &mut DMatrix<T>) -> bool {
+        let ok = self.inner.jacobian(t, y, jac);
+        self.jac_evals += u64::from(ok);
+        ok
+    }
+
+    fn jacobian_vector(
+        &mut self,
+        t: T,
+        y: &DVector<T>,
+        v: &DVector<T>,
+        jv: &mut DVector<T>,
+    ) -> bool {
+        let ok = self.inner.jacobian_vector(t, y, v, jv);
+        self.jac_evals += u64::from(ok);
+        ok
     }
 }

@@ -5,7 +5,10 @@
 //!
 //! * the **vector field** ([`VectorField`]): `f(t, y)` written into a caller-owned buffer;
 //! * the **scheme** (one step): an explicit Runge–Kutta tableau ([`tableau`]) run by
-//!   [`RungeKutta`];
+//!   [`RungeKutta`]; for stiff flows, backward Euler ([`ImplicitEuler`], Newton on the
+//!   field's Jacobian) and linearly implicit Rosenbrock-type methods
+//!   ([`RosenbrockMethod`] with [`rosw::ROS23`] or [`rosw::RODAS4`]), which solve with
+//!   I − hγJ ([`linalg`]);
 //! * the **step-size controller** ([`controller`]): a fixed step, or error control by an
 //!   I or PI controller on an embedded error estimate;
 //! * the **driver** ([`Integrator`]): runs a [`Stepper`] until a [`Stop`] holds and
@@ -28,9 +31,14 @@
 pub mod controller;
 pub mod driver;
 pub mod field;
+pub mod implicit;
+mod initial;
+pub mod jacobian;
+pub mod linalg;
 pub mod norm;
 pub mod optim;
 pub mod rk;
+pub mod rosw;
 pub mod scalar;
 pub mod stepper;
 pub mod tableau;
@@ -38,7 +46,9 @@ pub mod tableau;
 pub use controller::{Controller, ErrorControl};
 pub use driver::{Integrator, Observer, Point, Stats, Status, Stop};
 pub use field::VectorField;
+pub use implicit::ImplicitEuler;
 pub use optim::{Optimizer, Rule};
 pub use rk::RungeKutta;
+pub use rosw::{RosenbrockMethod, RosenbrockTableau};
 pub use scalar::Scalar;
 pub use stepper::{Accepted, StepResult, Stepper};

@@ -1,7 +1,7 @@
 //! Regularized logistic regression on the breast-cancer table.
 
 use crate::objective::{lit, Objective, Real};
-use nalgebra::DVector;
+use nalgebra::{DMatrix, DVector};
 
 /// The Breast Cancer Wisconsin (Diagnostic) table as shipped with the crate (see
 /// `data/README.md` for its provenance): 569 rows, 30 features, then `target`.
@@ -229,6 +229,35 @@ impl<T: Real> Objective<T> for Logistic<T> {
             *h /= m;
             if j + 1 < self.n {
                 *h += self.mu * v[j];
+            }
+        }
+        true
+    }
+    /// ∇²L = (1/m) Xᵀ D X + μ I (the bias, last, excluded from μ I), D = diag(σ(zᵢ)(1 −
+    /// σ(zᵢ))): the lower triangle is accumulated row by row, then mirrored.
+    fn hessian(&self, w: &DVector<T>, h: &mut DMatrix<T>) -> bool {
+        h.fill(T::zero());
+        let n = self.n;
+        for i in 0..self.rows() {
+            let s = sigmoid(self.dot(i, w));
+            let d = s * (T::one() - s);
+            let row = self.row(i);
+            for (j, &aj) in row.iter().enumerate() {
+                let daj = d * aj;
+                for (k, &ak) in row.iter().enumerate().skip(j) {
+                    h[(k, j)] += daj * ak;
+                }
+            }
+        }
+        let m = lit::<T>(self.rows() as f64);
+        for j in 0..n {
+            for k in j..n {
+                let v = h[(k, j)] / m;
+                h[(k, j)] = v;
+                h[(j, k)] = v;
+            }
+            if j + 1 < n {
+                h[(j, j)] += self.mu;
             }
         }
         true

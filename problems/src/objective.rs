@@ -1,6 +1,6 @@
 //! The objective trait.
 
-use nalgebra::{DVector, RealField};
+use nalgebra::{DMatrix, DVector, RealField};
 
 /// A real floating-point scalar (`f32` or `f64`).
 pub trait Real: RealField + Copy {}
@@ -15,8 +15,8 @@ pub(crate) fn lit<T: Real>(x: f64) -> T {
 
 /// A differentiable loss L: ℝⁿ → ℝ.
 ///
-/// Gradients and Hessian-vector products are written into caller-owned buffers of length
-/// [`Objective::dim`]: evaluating never allocates.
+/// Gradients, Hessian-vector products and dense Hessians are written into caller-owned
+/// buffers of length [`Objective::dim`] (n × n for a Hessian): evaluating never allocates.
 pub trait Objective<T: Real> {
     /// The dimension n of θ.
     fn dim(&self) -> usize;
@@ -36,6 +36,13 @@ pub trait Objective<T: Real> {
     /// The Hessian-vector product ∇²L(θ)·v written into `hv`; `false` when the objective
     /// has no Hessian.
     fn hessian_vector(&self, _x: &DVector<T>, _v: &DVector<T>, _hv: &mut DVector<T>) -> bool {
+        false
+    }
+
+    /// The dense Hessian ∇²L(θ) written into `h` (n × n, symmetric, every entry
+    /// overwritten); `false` when the objective has no Hessian. Implicit integrators use it
+    /// as the Jacobian −∇²L of the gradient flow.
+    fn hessian(&self, _x: &DVector<T>, _h: &mut DMatrix<T>) -> bool {
         false
     }
 
@@ -69,6 +76,9 @@ impl<T: Real, O: Objective<T> + ?Sized> Objective<T> for Box<O> {
     }
     fn hessian_vector(&self, x: &DVector<T>, v: &DVector<T>, hv: &mut DVector<T>) -> bool {
         (**self).hessian_vector(x, v, hv)
+    }
+    fn hessian(&self, x: &DVector<T>, h: &mut DMatrix<T>) -> bool {
+        (**self).hessian(x, h)
     }
     fn start(&self) -> DVector<T> {
         (**self).start()

@@ -1,7 +1,7 @@
 //! The analytic test functions: quadratic, quartic, Rosenbrock, Beale, Himmelblau.
 
 use crate::objective::{lit, Objective, Real};
-use nalgebra::DVector;
+use nalgebra::{DMatrix, DVector};
 
 /// L(θ) = ½ Σᵢ λᵢ θᵢ², λᵢ = s·κ^((i−1)/(n−1)) (λ = s when n = 1).
 ///
@@ -54,6 +54,12 @@ impl<T: Real> Objective<T> for Quadratic<T> {
         hv.zip_zip_apply(&self.lambda, v, |h, l, vi| *h = l * vi);
         true
     }
+    /// ∇²L = diag(λ).
+    fn hessian(&self, _x: &DVector<T>, h: &mut DMatrix<T>) -> bool {
+        h.fill(T::zero());
+        h.set_diagonal(&self.lambda);
+        true
+    }
     fn start(&self) -> DVector<T> {
         DVector::from_element(self.dim(), T::one())
     }
@@ -100,6 +106,14 @@ impl<T: Real> Objective<T> for Quartic {
         hv.zip_zip_apply(x, v, |h, xi, vi| *h = lit::<T>(3.0) * xi * xi * vi);
         true
     }
+    /// ∇²L = diag(3θᵢ²).
+    fn hessian(&self, x: &DVector<T>, h: &mut DMatrix<T>) -> bool {
+        h.fill(T::zero());
+        for (i, &xi) in x.iter().enumerate() {
+            h[(i, i)] = lit::<T>(3.0) * xi * xi;
+        }
+        true
+    }
     fn start(&self) -> DVector<T> {
         DVector::from_element(self.n, T::one())
     }
@@ -127,6 +141,15 @@ impl Rosenbrock {
     /// The chained Rosenbrock function in n ≥ 2 dimensions.
     pub fn new(n: usize) -> Self {
         Rosenbrock { n }
+    }
+
+    /// The Hessian block of term i at rows/columns (i, i+1): with a = θᵢ₊₁ − θᵢ²,
+    /// (800θᵢ² − 400a + 2, −400θᵢ, 200).
+    #[inline]
+    fn block<T: Real>(x: &DVector<T>, i: usize) -> (T, T, T) {
+        let a = x[i + 1] - x[i] * x[i];
+        let hii = lit::<T>(800.0) * x[i] * x[i] - lit::<T>(400.0) * a + lit::<T>(2.0);
+        (hii, -lit::<T>(400.0) * x[i], lit::<T>(200.0))
     }
 }
 
@@ -175,19 +198,23 @@ impl<T: Real> Objective<T> for Rosenbrock {
         s
     }
     fn hessian_vector(&self, x: &DVector<T>, v: &DVector<T>, hv: &mut DVector<T>) -> bool {
-        let (c400, c800, c200, two) = (
-            lit::<T>(400.0),
-            lit::<T>(800.0),
-            lit::<T>(200.0),
-            lit::<T>(2.0),
-        );
         hv.fill(T::zero());
         for i in 0..self.n.saturating_sub(1) {
-            let a = x[i + 1] - x[i] * x[i];
-            let hii = c800 * x[i] * x[i] - c400 * a + two;
-            let hij = -c400 * x[i];
+            let (hii, hij, hjj) = Self::block(x, i);
             hv[i] += hii * v[i] + hij * v[i + 1];
-            hv[i + 1] += hij * v[i] + c200 * v[i + 1];
+            hv[i + 1] += hij * v[i] + hjj * v[i + 1];
+        }
+        true
+    }
+    /// Tridiagonal: each term i adds its 2 × 2 block (see `block`) at rows/columns i, i+1.
+    fn hessian(&self, x: &DVector<T>, h: &mut DMatrix<T>) -> bool {
+        h.fill(T::zero());
+        for i in 0..self.n.saturating_sub(1) {
+            let (hii, hij, hjj) = Self::block(x, i);
+            h[(i, i)] += hii;
+            h[(i, i + 1)] += hij;
+            h[(i + 1, i)] += hij;
+            h[(i + 1, i + 1)] += hjj;
         }
         true
     }
@@ -218,6 +245,28 @@ impl Beale {
         ];
         (r, [py, y2, y3])
     }
+
+    /// (H₁₁, H₁₂, H₂₂) of H = 2 Σₖ (∇rₖ ∇rₖᵀ + rₖ ∇²rₖ), with ∇rₖ = (yᵏ − 1, k x yᵏ⁻¹)
+    /// and ∇²rₖ = [[0, k yᵏ⁻¹], [k yᵏ⁻¹, k(k−1) x yᵏ⁻²]].
+    fn hessian2<T: Real>(x: &DVector<T>) -> (T, T, T) {
+        let (r, _) = Self::residuals(x);
+        let (px, py) = (x[0], x[1]);
+        let two = lit::<T>(2.0);
+        let (mut hxx, mut hxy, mut hyy) = (T::zero(), T::zero(), T::zero());
+        let mut ypow = T::one(); // y^(k−1)
+        let mut ypow2 = T::zero(); // y^(k−2), 0 for k = 1
+        for (k, &rk) in r.iter().enumerate() {
+            let kf = lit::<T>(k as f64 + 1.0);
+            let dx = ypow * py - T::one();
+            let dy = kf * px * ypow;
+            hxx += dx * dx;
+            hxy += dx * dy + rk * kf * ypow;
+            hyy += dy * dy + rk * kf * (kf - T::one()) * px * ypow2;
+            ypow2 = ypow;
+            ypow *= py;
+        }
+        (two * hxx, two * hxy, two * hyy)
+    }
 }
 
 impl<T: Real> Objective<T> for Beale {
@@ -236,26 +285,17 @@ impl<T: Real> Objective<T> for Beale {
         g[1] = two * r[0] * px + four * r[1] * px * y[0] + six * r[2] * px * y[1];
     }
     fn hessian_vector(&self, x: &DVector<T>, v: &DVector<T>, hv: &mut DVector<T>) -> bool {
-        // H = 2 Σₖ (∇rₖ ∇rₖᵀ + rₖ ∇²rₖ), ∇rₖ = (yᵏ − 1, k x yᵏ⁻¹),
-        // ∇²rₖ = [[0, k yᵏ⁻¹], [k yᵏ⁻¹, k(k−1) x yᵏ⁻²]].
-        let (r, _) = Self::residuals(x);
-        let (px, py) = (x[0], x[1]);
-        let two = lit::<T>(2.0);
-        let (mut hxx, mut hxy, mut hyy) = (T::zero(), T::zero(), T::zero());
-        let mut ypow = T::one(); // y^(k−1)
-        let mut ypow2 = T::zero(); // y^(k−2), 0 for k = 1
-        for (k, &rk) in r.iter().enumerate() {
-            let kf = lit::<T>(k as f64 + 1.0);
-            let dx = ypow * py - T::one();
-            let dy = kf * px * ypow;
-            hxx += dx * dx;
-            hxy += dx * dy + rk * kf * ypow;
-            hyy += dy * dy + rk * kf * (kf - T::one()) * px * ypow2;
-            ypow2 = ypow;
-            ypow *= py;
-        }
-        hv[0] = two * (hxx * v[0] + hxy * v[1]);
-        hv[1] = two * (hxy * v[0] + hyy * v[1]);
+        let (hxx, hxy, hyy) = Self::hessian2(x);
+        hv[0] = hxx * v[0] + hxy * v[1];
+        hv[1] = hxy * v[0] + hyy * v[1];
+        true
+    }
+    fn hessian(&self, x: &DVector<T>, h: &mut DMatrix<T>) -> bool {
+        let (hxx, hxy, hyy) = Self::hessian2(x);
+        h[(0, 0)] = hxx;
+        h[(0, 1)] = hxy;
+        h[(1, 0)] = hxy;
+        h[(1, 1)] = hyy;
         true
     }
     fn start(&self) -> DVector<T> {
@@ -290,14 +330,17 @@ impl<T: Real> Objective<T> for Himmelblau {
         g[1] = two * a + four * x[1] * b;
     }
     fn hessian_vector(&self, x: &DVector<T>, v: &DVector<T>, hv: &mut DVector<T>) -> bool {
-        let a = x[0] * x[0] + x[1] - lit(11.0);
-        let b = x[0] + x[1] * x[1] - lit(7.0);
-        let (two, four, eight) = (lit::<T>(2.0), lit::<T>(4.0), lit::<T>(8.0));
-        let hxx = four * a + eight * x[0] * x[0] + two;
-        let hxy = four * (x[0] + x[1]);
-        let hyy = two + four * b + eight * x[1] * x[1];
+        let (hxx, hxy, hyy) = himmelblau_hessian(x);
         hv[0] = hxx * v[0] + hxy * v[1];
         hv[1] = hxy * v[0] + hyy * v[1];
+        true
+    }
+    fn hessian(&self, x: &DVector<T>, h: &mut DMatrix<T>) -> bool {
+        let (hxx, hxy, hyy) = himmelblau_hessian(x);
+        h[(0, 0)] = hxx;
+        h[(0, 1)] = hxy;
+        h[(1, 0)] = hxy;
+        h[(1, 1)] = hyy;
         true
     }
     fn start(&self) -> DVector<T> {
@@ -306,4 +349,16 @@ impl<T: Real> Objective<T> for Himmelblau {
     fn minimizer(&self) -> Option<DVector<T>> {
         Some(DVector::from_vec(vec![lit(3.0), lit(2.0)]))
     }
+}
+
+/// Himmelblau's (H₁₁, H₁₂, H₂₂) with a = x² + y − 11, b = x + y² − 7:
+/// (4a + 8x² + 2, 4(x + y), 4b + 8y² + 2).
+fn himmelblau_hessian<T: Real>(x: &DVector<T>) -> (T, T, T) {
+    let a = x[0] * x[0] + x[1] - lit(11.0);
+    let b = x[0] + x[1] * x[1] - lit(7.0);
+    let (two, four, eight) = (lit::<T>(2.0), lit::<T>(4.0), lit::<T>(8.0));
+    let hxx = four * a + eight * x[0] * x[0] + two;
+    let hxy = four * (x[0] + x[1]);
+    let hyy = two + four * b + eight * x[1] * x[1];
+    (hxx, hxy, hyy)
 }

@@ -16,6 +16,7 @@
 //! assert!((theta[0] - 1.0).abs() < 1e-6 && (theta[1] - 1.0).abs() < 1e-6);
 //! ```
 
+pub mod checkpoint;
 pub mod compare;
 pub mod error;
 pub mod flow;
@@ -27,6 +28,7 @@ pub mod report;
 pub mod reproduce;
 pub mod run;
 pub mod spec;
+pub mod steppers;
 
 pub use error::{Error, Result};
 pub use flow::GradientFlow;

@@ -30,6 +30,8 @@ enum Command {
     },
     /// Integrate one problem's gradient flow with one method.
     Run(Box<RunArgs>),
+    /// Continue a checkpointed run.
+    Resume(Box<ResumeArgs>),
     /// Compare methods side by side on one or more problems.
     Compare(Box<CompareArgs>),
     /// Reproduce the article's derivation as asserted experiments.
@@ -119,8 +121,44 @@ struct RunArgs {
     /// Write the trajectory as CSV.
     #[arg(long, value_name = "FILE.csv")]
     csv: Option<String>,
+    /// Save the complete integration state to FILE (atomically) as the run goes.
+    #[arg(long, value_name = "FILE")]
+    checkpoint: Option<String>,
+    /// Save the checkpoint every K accepted steps (and at the end; default 1000).
+    #[arg(long, value_name = "K")]
+    checkpoint_every: Option<u64>,
     #[command(flatten)]
     common: Common,
+}
+
+#[derive(Args)]
+struct ResumeArgs {
+    /// The checkpoint file (from `run --checkpoint`); it keeps being updated.
+    file: String,
+    /// Stop after N accepted steps in all (new stops replace the saved ones).
+    #[arg(long, value_name = "N")]
+    steps: Option<u64>,
+    /// Stop at virtual time T.
+    #[arg(long, value_name = "T", allow_hyphen_values = true)]
+    t_end: Option<f64>,
+    /// Stop when ‖∇L‖₂ ≤ G.
+    #[arg(long, value_name = "G", allow_hyphen_values = true)]
+    gtol: Option<f64>,
+    /// Stop when L ≤ F.
+    #[arg(long, value_name = "F", allow_hyphen_values = true)]
+    ftol: Option<f64>,
+    /// Stop after E gradient evaluations in all.
+    #[arg(long, value_name = "E")]
+    max_evals: Option<u64>,
+    /// Write the report as JSON.
+    #[arg(long, value_name = "FILE.json")]
+    out: Option<String>,
+    /// Write the trajectory as CSV.
+    #[arg(long, value_name = "FILE.csv")]
+    csv: Option<String>,
+    /// Save every K accepted steps from now on.
+    #[arg(long, value_name = "K")]
+    checkpoint_every: Option<u64>,
 }
 
 #[derive(Args)]
@@ -159,6 +197,7 @@ fn main() -> ExitCode {
         Command::List { json } => list(json),
         Command::Run(args) => run(*args),
         Command::Compare(args) => compare(*args),
+        Command::Resume(args) => resume(*args),
         Command::Reproduce { quick, only, out } => reproduce(quick, only, &out),
     };
     match result {
@@ -216,6 +255,8 @@ fn run_spec(args: RunArgs) -> Result<RunSpec, Error> {
     }
     spec.out = args.out.or(spec.out);
     spec.csv = args.csv.or(spec.csv);
+    spec.checkpoint = args.checkpoint.or(spec.checkpoint);
+    spec.checkpoint_every = args.checkpoint_every.or(spec.checkpoint_every);
     args.common.apply(&mut spec)?;
     Ok(spec)
 }
@@ -223,19 +264,47 @@ fn run_spec(args: RunArgs) -> Result<RunSpec, Error> {
 fn run(args: RunArgs) -> Result<ExitCode, Error> {
     let spec = run_spec(args)?;
     let report = spec.run()?;
+    finish_run(&spec, &report)
+}
+
+fn resume(args: ResumeArgs) -> Result<ExitCode, Error> {
+    let new_stops = args.steps.is_some()
+        || args.t_end.is_some()
+        || args.gtol.is_some()
+        || args.ftol.is_some()
+        || args.max_evals.is_some();
+    let file = args.file.clone();
+    let (spec, report) = gradflow::checkpoint::resume(Path::new(&args.file), |spec| {
+        if new_stops {
+            spec.steps = args.steps;
+            spec.t_end = args.t_end;
+            spec.gtol = args.gtol;
+            spec.ftol = args.ftol;
+            spec.max_evals = args.max_evals;
+        }
+        spec.out = args.out.or(spec.out.take());
+        spec.csv = args.csv.or(spec.csv.take());
+        spec.checkpoint = Some(file);
+        spec.checkpoint_every = args.checkpoint_every.or(spec.checkpoint_every);
+    })?;
+    finish_run(&spec, &report)
+}
+
+/// Writes the report and trajectory files a spec asks for and prints the summary.
+fn finish_run(spec: &RunSpec, report: &Report) -> Result<ExitCode, Error> {
     // Encode everything before writing anything, so a failure leaves no file behind.
     let json = match &spec.out {
-        Some(_) => Some(report_json(&report)?),
+        Some(_) => Some(report_json(report)?),
         None => None,
     };
-    let csv = spec.csv.as_ref().map(|_| trajectory_csv(&report));
+    let csv = spec.csv.as_ref().map(|_| trajectory_csv(report));
     if let (Some(path), Some(json)) = (&spec.out, json) {
         write_atomic(Path::new(path), json.as_bytes())?;
     }
     if let (Some(path), Some(csv)) = (&spec.csv, csv) {
         write_atomic(Path::new(path), csv.as_bytes())?;
     }
-    print_summary(&report);
+    print_summary(report);
     Ok(if report.status.is_success() {
         ExitCode::SUCCESS
     } else {

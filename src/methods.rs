@@ -5,6 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::spec::{resolve, Key, Kind, Spec, Value};
+use crate::steppers::AnyStepper;
 use gradflow_integrators::rosw::{self, RosenbrockTableau};
 use gradflow_integrators::tableau::{self, Tableau};
 use gradflow_integrators::{
@@ -330,35 +331,39 @@ impl Method {
 
     /// A stepper for a state of dimension `dim`, in precision `T`.
     pub fn stepper<T: Scalar>(&self, dim: usize) -> Box<dyn Stepper<T> + Send> {
+        Box::new(self.any_stepper(dim))
+    }
+
+    /// The stepper as one concrete type (what a checkpoint stores).
+    pub fn any_stepper<T: Scalar>(&self, dim: usize) -> AnyStepper<T> {
         let c = |x: f64| nalgebra::convert::<f64, T>(x);
         let lr = || c(self.number("lr").unwrap_or(1e-3));
         let key = |k: &str| c(self.number(k).unwrap_or(0.0));
-        let opt =
-            |rule: Rule<T>| Box::new(Optimizer::new(lr(), rule, dim)) as Box<dyn Stepper<T> + Send>;
+        let opt = |rule: Rule<T>| AnyStepper::Optimizer(Optimizer::new(lr(), rule, dim));
         let adaptive = |tab: &'static Tableau, pi: Controller| {
             let controller = if self.flag("pi") { pi } else { Controller::I };
-            Box::new(RungeKutta::controlled(
+            AnyStepper::Rk(RungeKutta::controlled(
                 tab,
                 c(self.number("rtol").unwrap_or(1e-6)),
                 c(self.number("atol").unwrap_or(1e-9)),
                 self.number("h0").map(c),
                 controller,
                 dim,
-            )) as Box<dyn Stepper<T> + Send>
+            ))
         };
         let stiff = |tab: &'static RosenbrockTableau| {
-            Box::new(RosenbrockMethod::controlled(
+            AnyStepper::Rosenbrock(RosenbrockMethod::controlled(
                 tab,
                 c(self.number("rtol").unwrap_or(1e-6)),
                 c(self.number("atol").unwrap_or(1e-9)),
                 self.number("h0").map(c),
                 Controller::I,
                 dim,
-            )) as Box<dyn Stepper<T> + Send>
+            ))
         };
         match self.info.id {
-            MethodId::Euler => Box::new(RungeKutta::fixed(&tableau::EULER, lr(), dim)),
-            MethodId::Rk4 => Box::new(RungeKutta::fixed(&tableau::RK4, lr(), dim)),
+            MethodId::Euler => AnyStepper::Rk(RungeKutta::fixed(&tableau::EULER, lr(), dim)),
+            MethodId::Rk4 => AnyStepper::Rk(RungeKutta::fixed(&tableau::RK4, lr(), dim)),
             MethodId::HeunEuler => adaptive(&tableau::HEUN_EULER, Controller::pi_for_order(1)),
             MethodId::Bs23 => adaptive(&tableau::BS23, Controller::pi_for_order(2)),
             MethodId::Dopri5 => adaptive(&tableau::DOPRI5, Controller::DOPRI5_PI),
@@ -397,8 +402,8 @@ impl Method {
                     c(self.number("atol").unwrap_or(1e-9)),
                 );
                 match self.number("lr") {
-                    Some(h) => Box::new(ImplicitEuler::fixed(c(h), rtol, atol, dim)),
-                    None => Box::new(ImplicitEuler::adaptive(rtol, atol, None, dim)),
+                    Some(h) => AnyStepper::Implicit(ImplicitEuler::fixed(c(h), rtol, atol, dim)),
+                    None => AnyStepper::Implicit(ImplicitEuler::adaptive(rtol, atol, None, dim)),
                 }
             }
             MethodId::Ros23 => stiff(&rosw::ROS23),

@@ -6,6 +6,7 @@ use crate::flow::GradientFlow;
 use crate::methods::Method;
 use crate::report::{to_vec, MethodEntry, ProblemEntry, Recorder, Report};
 use crate::spec::{Spec, Value};
+use crate::steppers::AnyStepper;
 use gradflow_integrators::scalar::to_f64;
 use gradflow_integrators::{Integrator, Observer, Point, Scalar, Status, Stop};
 use gradflow_problems::{Objective, Real};
@@ -101,6 +102,12 @@ pub struct RunSpec {
     /// Write the trajectory CSV here (CLI).
     #[serde(default)]
     pub csv: Option<String>,
+    /// Save the complete integration state here, atomically.
+    #[serde(default)]
+    pub checkpoint: Option<String>,
+    /// Save every K accepted steps (and at the end); default 1000.
+    #[serde(default)]
+    pub checkpoint_every: Option<u64>,
 }
 
 impl RunSpec {
@@ -130,6 +137,8 @@ impl RunSpec {
             dtype: Dtype::F64,
             out: None,
             csv: None,
+            checkpoint: None,
+            checkpoint_every: None,
         }
     }
 
@@ -247,6 +256,13 @@ impl RunSpec {
         }
     }
 
+    /// Save checkpoints to `path` every `every` accepted steps (and at the end).
+    pub fn checkpoint(mut self, path: &str, every: u64) -> Self {
+        self.checkpoint = Some(path.to_string());
+        self.checkpoint_every = Some(every);
+        self
+    }
+
     /// Checks and runs the spec in its precision.
     pub fn run(&self) -> Result<Report> {
         let resolved = self.resolve()?;
@@ -288,6 +304,17 @@ impl Resolved {
         spec: &RunSpec,
         extra: &mut dyn Observer<T>,
     ) -> Result<Report> {
+        self.execute::<T>(spec, extra, None)
+    }
+
+    /// Runs from the start, or continues the checkpointed `resume` state, writing
+    /// checkpoints when the spec asks for them.
+    pub(crate) fn execute<T: Scalar + Real>(
+        &self,
+        spec: &RunSpec,
+        extra: &mut dyn Observer<T>,
+        resume: Option<crate::checkpoint::RunState<T>>,
+    ) -> Result<Report> {
         let objective = self.objective::<T>()?;
         let n = objective.dim();
         let x0: DVector<T> = match &spec.x0 {
@@ -304,10 +331,65 @@ impl Resolved {
         let stop = spec.stop::<T>();
         let mut flow = GradientFlow::new(&*objective);
         let mut recorder = Recorder::new(&*objective, spec.record, !spec.no_theta);
-        let mut run = Integrator::new(self.method.stepper::<T>(n), T::zero(), x0);
-        let clock = Instant::now();
-        let status = run.integrate(&mut flow, &stop, &mut Both(&mut recorder, extra));
-        let wall_seconds = clock.elapsed().as_secs_f64();
+        let (mut run, mut wall_seconds) = match resume {
+            Some(state) => {
+                if state.integrator.y().len() != n {
+                    return Err(Error::usage(format!(
+                        "the checkpoint's state has dimension {}, problem '{}' has {n}",
+                        state.integrator.y().len(),
+                        self.problem_name
+                    )));
+                }
+                recorder.records = state.records;
+                (
+                    state.integrator.map_stepper(AnyStepper::from),
+                    state.wall_seconds,
+                )
+            }
+            None => (
+                Integrator::new(self.method.any_stepper::<T>(n), T::zero(), x0),
+                0.0,
+            ),
+        };
+        let status = match &spec.checkpoint {
+            None => {
+                let clock = Instant::now();
+                let status = run.integrate(&mut flow, &stop, &mut Both(&mut recorder, extra));
+                wall_seconds += clock.elapsed().as_secs_f64();
+                status
+            }
+            Some(path) => {
+                if run.stepper().saved().is_none() {
+                    return Err(Error::usage(format!(
+                        "method '{}' does not support checkpoints yet",
+                        self.method.name()
+                    )));
+                }
+                let every = spec.checkpoint_every.unwrap_or(1000).max(1);
+                let path = std::path::Path::new(path);
+                loop {
+                    // Run to the next multiple of `every` accepted steps, then save.
+                    let next = (run.stats().accepted / every + 1) * every;
+                    let chunk = Stop {
+                        max_steps: Some(stop.max_steps.map_or(next, |m| m.min(next))),
+                        ..stop
+                    };
+                    let clock = Instant::now();
+                    let status =
+                        run.integrate(&mut flow, &chunk, &mut Unfinished(&mut recorder, extra));
+                    wall_seconds += clock.elapsed().as_secs_f64();
+                    crate::checkpoint::save(path, spec, &run, &recorder.records, wall_seconds)?;
+                    let chunk_end = status == Status::MaxSteps
+                        && stop.max_steps.is_none_or(|m| run.stats().accepted < m);
+                    if !chunk_end {
+                        let p = run.point();
+                        recorder.finish(&p, status);
+                        extra.finish(&p, status);
+                        break status;
+                    }
+                }
+            }
+        };
         let mut g = DVector::zeros(n);
         let loss = objective.value_and_gradient(run.y(), &mut g);
         let stats = run.stats();
@@ -349,6 +431,16 @@ impl Resolved {
             wall_seconds,
             trajectory: recorder.records,
         })
+    }
+}
+
+/// Two observers in one that do not see the end of a chunk of a checkpointed run.
+struct Unfinished<'a, 'b, T: Scalar>(&'a mut dyn Observer<T>, &'b mut dyn Observer<T>);
+
+impl<T: Scalar> Observer<T> for Unfinished<'_, '_, T> {
+    fn observe(&mut self, p: &Point<'_, T>) {
+        self.0.observe(p);
+        self.1.observe(p);
     }
 }
 

@@ -183,7 +183,8 @@ impl<T: Scalar> Observer<T> for () {
 /// A run in progress: a stepper, the current `(t, y)` and the statistics so far.
 ///
 /// [`Integrator::integrate`] can be called again with new stops to continue a run.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(bound(serialize = "S: Serialize", deserialize = "S: Deserialize<'de>"))]
 pub struct Integrator<T: Scalar, S> {
     stepper: S,
     t: T,
@@ -191,25 +192,11 @@ pub struct Integrator<T: Scalar, S> {
     y_new: DVector<T>,
     stats: Stats<T>,
     started: bool,
-    /// (t, steps) of the state kept in `y_new` after a swap, for rolling back.
+    /// (t, h_last) of the state kept in `y_new` after a swap, for rolling back.
     previous: Option<(T, Option<T>)>,
 }
 
-impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
-    /// A run of `stepper` from `(t0, y0)`.
-    pub fn new(stepper: S, t0: T, y0: DVector<T>) -> Self {
-        let n = y0.len();
-        Integrator {
-            stepper,
-            t: t0,
-            y: y0,
-            y_new: DVector::zeros(n),
-            stats: Stats::default(),
-            started: false,
-            previous: None,
-        }
-    }
-
+impl<T: Scalar, S> Integrator<T, S> {
     /// Current time.
     pub fn t(&self) -> T {
         self.t
@@ -228,6 +215,48 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
     /// The stepper, with its state.
     pub fn stepper(&self) -> &S {
         &self.stepper
+    }
+
+    /// The same run with its stepper converted (e.g. into a serializable form for a
+    /// checkpoint, and back).
+    pub fn map_stepper<S2>(self, f: impl FnOnce(S) -> S2) -> Integrator<T, S2> {
+        Integrator {
+            stepper: f(self.stepper),
+            t: self.t,
+            y: self.y,
+            y_new: self.y_new,
+            stats: self.stats,
+            started: self.started,
+            previous: self.previous,
+        }
+    }
+}
+
+impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
+    /// A run of `stepper` from `(t0, y0)`.
+    pub fn new(stepper: S, t0: T, y0: DVector<T>) -> Self {
+        let n = y0.len();
+        Integrator {
+            stepper,
+            t: t0,
+            y: y0,
+            y_new: DVector::zeros(n),
+            stats: Stats::default(),
+            started: false,
+            previous: None,
+        }
+    }
+
+    /// The current state as an observer sees it (the step that led here, if any).
+    pub fn point(&self) -> Point<'_, T> {
+        Point {
+            step: self.stats.accepted,
+            evals: self.stats.evals,
+            t: self.t,
+            y: &self.y,
+            h: self.stats.h_last,
+            h_range: self.stepper.step_range(),
+        }
     }
 
     /// Runs until a condition of `stop` holds, a value turns non-finite (`Diverged`, the

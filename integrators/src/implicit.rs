@@ -28,10 +28,10 @@ const MAX_NEWTON_FIXED: u32 = 30;
 /// zₖ₊₁ = zₖ + Δₖ. The iterate zₖ (k ≥ 1) is accepted when ‖Δₖ‖ ≤ κ in the weighted RMS
 /// norm of [`crate::norm::error_norm`], with the tolerance of Hairer & Wanner's RADAU5
 /// widened from 10ε to 30ε at its round-off end, κ = max(30ε/rtol, min(0.03, √rtol))
-/// (a correction at the level of round-off must pass, or a tight rtol would stall Newton),
-/// so that f(y₊) = f(zₖ) is known exactly and starts
-/// the next step. On a linear field z₁ is the exact backward-Euler step and one
-/// evaluation of f suffices. The iteration fails when it does not contract
+/// (a correction at the level of round-off must pass, or a tight rtol would stall Newton).
+/// Accepting zₖ rather than zₖ + Δₖ keeps f(y₊) = f(zₖ) exact, and it starts the next
+/// step. On a linear field z₁ is the exact backward-Euler step and one evaluation of f
+/// suffices. The iteration fails when it does not contract
 /// (‖Δₖ‖ ≥ ‖Δₖ₋₁‖), after 7 iterations (30 at a fixed step), or on a non-finite value;
 /// the attempt is then rejected and retried with h/2 (never a panic).
 ///

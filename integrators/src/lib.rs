@@ -8,7 +8,8 @@
 //!   [`RungeKutta`]; for stiff flows, backward Euler ([`ImplicitEuler`], Newton on the
 //!   field's Jacobian) and linearly implicit Rosenbrock-type methods
 //!   ([`RosenbrockMethod`] with [`rosw::ROS23`] or [`rosw::RODAS4`]), which solve with
-//!   I − hγJ ([`linalg`]);
+//!   I − hγJ ([`linalg`]); [`Switching`] detects stiffness and hands an explicit pair's
+//!   run over to one of them;
 //! * the **step-size controller** ([`controller`]): a fixed step, or error control by an
 //!   I or PI controller on an embedded error estimate;
 //! * the **driver** ([`Integrator`]): runs a [`Stepper`] until a [`Stop`] holds and
@@ -41,6 +42,7 @@ pub mod rk;
 pub mod rosw;
 pub mod scalar;
 pub mod stepper;
+pub mod switching;
 pub mod tableau;
 
 pub use controller::{Controller, ErrorControl};
@@ -52,3 +54,4 @@ pub use rk::RungeKutta;
 pub use rosw::{RosenbrockMethod, RosenbrockTableau};
 pub use scalar::Scalar;
 pub use stepper::{Accepted, StepResult, Stepper};
+pub use switching::Switching;

@@ -282,6 +282,33 @@ impl<T: Scalar> Optimizer<T> {
         }
     }
 
+    /// Whether every buffer fits a state of dimension `dim` (a check for a state read
+    /// back from a file).
+    pub fn is_consistent(&self, dim: usize) -> bool {
+        let fits = |v: &DVector<T>, used: bool| v.len() == if used { dim } else { 0 };
+        self.f.len() == dim
+            && match &self.rule {
+                Rule::Fixed { momentum, buf, .. } => fits(buf, *momentum > T::zero()),
+                Rule::Normalized | Rule::Sign | Rule::RmsNorm { .. } => true,
+                Rule::Rms {
+                    centered,
+                    momentum,
+                    v,
+                    gbar,
+                    buf,
+                    ..
+                } => fits(v, true) && fits(gbar, *centered) && fits(buf, *momentum > T::zero()),
+                Rule::Adagrad { sum, .. } => fits(sum, true),
+                Rule::Adam {
+                    amsgrad,
+                    m,
+                    v,
+                    vmax,
+                    ..
+                } => fits(m, true) && fits(v, true) && fits(vmax, *amsgrad),
+            }
+    }
+
     /// (min, max) of the per-component step hᵢ in the last step (diagonal rules only).
     pub fn step_range(&self) -> Option<(T, T)> {
         self.h_range

@@ -8,9 +8,11 @@ use crate::stepper::{Accepted, StepResult, Stepper};
 use crate::tableau::Tableau;
 use crate::{Scalar, VectorField};
 use nalgebra::DVector;
+use serde::{Deserialize, Serialize};
 
 /// How the step size is chosen.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum StepSize<T> {
     /// Every step has size `h` (the last one is shortened to land on a time limit).
     Fixed(T),
@@ -33,8 +35,10 @@ pub enum StepSize<T> {
 /// error control the last evaluation `f(t + h, y₊)` becomes the next step's first stage
 /// (FSAL), and the error estimate is `h Σ eᵢ kᵢ`, measured in the norm of
 /// [`crate::norm::error_norm`].
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(bound = "T: Scalar")]
 pub struct RungeKutta<T: Scalar> {
+    #[serde(with = "crate::tableau::by_name")]
     tableau: &'static Tableau,
     size: StepSize<T>,
     /// Stages k₀…k_{s−1}, plus k_s = f(t + h, y₊) for an embedded pair.
@@ -94,6 +98,19 @@ impl<T: Scalar> RungeKutta<T> {
             control: ErrorControl::new(controller, tableau.error_order),
         };
         Self::with_size(tableau, size, dim)
+    }
+
+    /// Whether every buffer fits a state of dimension `dim` (a check for a state read
+    /// back from a file).
+    pub fn is_consistent(&self, dim: usize) -> bool {
+        let slots = self.tableau.stages() + usize::from(self.tableau.e.is_some());
+        self.k.len() == slots
+            && self.k.iter().all(|k| k.len() == dim)
+            && self.stage.len() == dim
+            && match &self.size {
+                StepSize::Fixed(_) => true,
+                StepSize::Adaptive { .. } => self.tableau.e.is_some(),
+            }
     }
 
     /// The tableau this method runs.

@@ -261,6 +261,14 @@ impl<T: Scalar> RosenbrockMethod<T> {
         &self.size
     }
 
+    /// Under error control, the step the next step tries (e.g. the step of the method
+    /// this one takes over from); no effect at a fixed step.
+    pub fn set_next_step(&mut self, h_next: T) {
+        if let StepSize::Adaptive { h, .. } = &mut self.size {
+            *h = Some(h_next);
+        }
+    }
+
     fn ensure_f0(&mut self, field: &mut dyn VectorField<T>, t: T, y: &DVector<T>) {
         if !self.f0_valid {
             field.eval(t, y, &mut self.f0);

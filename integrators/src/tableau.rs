@@ -142,6 +142,29 @@ pub const DOPRI5: Tableau = Tableau {
     error_order: 4,
 };
 
+/// Every tableau of this module.
+pub const ALL: [&Tableau; 5] = [&EULER, &RK4, &HEUN_EULER, &BS23, &DOPRI5];
+
+/// Serde for a `&'static Tableau` by its name (for checkpoints of a method's state).
+pub mod by_name {
+    use super::{Tableau, ALL};
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    /// Writes the tableau's name.
+    pub fn serialize<S: Serializer>(t: &&'static Tableau, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(t.name)
+    }
+
+    /// Looks the name up among [`ALL`].
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<&'static Tableau, D::Error> {
+        let name = String::deserialize(d)?;
+        ALL.iter()
+            .copied()
+            .find(|t| t.name == name)
+            .ok_or_else(|| D::Error::custom(format!("unknown tableau '{name}'")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     //! Order conditions (Butcher's rooted trees up to order 5; Hairer, Nørsett & Wanner,

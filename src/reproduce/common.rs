@@ -55,14 +55,16 @@ impl Table {
     /// The table as GitHub Markdown.
     pub fn markdown(&self) -> String {
         let mut s = String::new();
-        let _ = writeln!(s, "| {} |", self.header.join(" | "));
+        let cell = |c: &String| c.replace('|', "\\|");
+        let line = |cells: &[String]| cells.iter().map(cell).collect::<Vec<_>>().join(" | ");
+        let _ = writeln!(s, "| {} |", line(&self.header));
         let _ = writeln!(
             s,
             "|{}",
             self.header.iter().map(|_| " --- |").collect::<String>()
         );
         for r in &self.rows {
-            let _ = writeln!(s, "| {} |", r.join(" | "));
+            let _ = writeln!(s, "| {} |", line(r));
         }
         s
     }

@@ -68,7 +68,12 @@ fn no_method_allocates_per_step() {
             };
             let mut status = Status::NoStop;
             let count = allocations(|| status = run.integrate(&mut flow, &more, &mut ()));
-            assert_eq!(status, Status::MaxSteps, "{problem} {}", info.name);
+            // Implicit methods may reach the minimizer exactly (gtol) or t_end first.
+            assert!(
+                matches!(status, Status::MaxSteps | Status::Gtol | Status::TEnd),
+                "{problem} {}: {status:?}",
+                info.name
+            );
             assert_eq!(
                 count, 0,
                 "{problem} {}: {count} allocations in 1000 steps",

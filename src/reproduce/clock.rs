@@ -62,8 +62,8 @@ pub fn sign_clock(quick: bool) -> Result<Outcome> {
 /// [θₙ, θ₀]. As 1/|L′| grows while θ falls to the minimum, the sum undershoots, by at most
 /// lr·(1/|L′(θₙ)| − 1/|L′(θ₀)|) (the bound for a monotone integrand).
 pub fn sign_clock_with(_quick: bool, scheme: Maker<'_>) -> Result<Outcome> {
-    let lr = 1e-3;
-    let theta0 = 1.0;
+    let lr = 1e-3f64;
+    let theta0 = 1.0f64;
     let steps = ((theta0 - 0.101) / lr).round() as u64;
     // Round-off of one step θ − lr at |θ| ≤ 1 is at most half an ulp of 1.
     let step_tol = 4.0 * f64::EPSILON;
@@ -82,6 +82,7 @@ pub fn sign_clock_with(_quick: bool, scheme: Maker<'_>) -> Result<Outcome> {
     let mut pass = true;
     let mut measured = Vec::new();
     let mut series = Vec::new();
+    let (mut worst_dev, mut worst_frac) = (0.0f64, 0.0f64);
     for c in clocked()? {
         let o = &*c.objective;
         let (_, tr) = trace(o, scheme(lr, 1), &[theta0], &Stop::steps(steps));
@@ -103,6 +104,8 @@ pub fn sign_clock_with(_quick: bool, scheme: Maker<'_>) -> Result<Outcome> {
             bounds.push((k as f64, bound));
         }
         let ok = max_dev <= step_tol && clock_ok && th.len() as u64 == steps + 1;
+        worst_dev = worst_dev.max(max_dev);
+        worst_frac = worst_frac.max(max_frac);
         pass &= ok;
         let n = th.len() - 1;
         let t_n = tr.t[n];
@@ -153,6 +156,9 @@ pub fn sign_clock_with(_quick: bool, scheme: Maker<'_>) -> Result<Outcome> {
             expected: "every step: ||θₙ₊₁ − θₙ| − lr| ≤ 4ε (round-off); 0 ≤ t_exact(θₙ) − tₙ ≤ lr·(1/|L′(θₙ)| − 1/|L′(θ₀)|) (with 1e-9·tₙ slack for round-off)".into(),
             pass,
         },
+        headline: format!(
+            "max ||Δθ| − lr| = {worst_dev:.1e}; 0 < gap ≤ {worst_frac:.3}·bound"
+        ),
         setup: format!(
             "Q = `quadratic:n=1,scale=2` and P = `quartic:n=1` from θ₀ = 1; `normalized` \
              (`Optimizer::new(lr, Rule::Normalized, 1)`) at lr = 1e-3 for {steps} steps, down to θ = 0.101. \
@@ -160,13 +166,14 @@ pub fn sign_clock_with(_quick: bool, scheme: Maker<'_>) -> Result<Outcome> {
         ),
         table: table.markdown(),
         figures: vec![(String::new(), figure)],
-        notes: format!(
-            "In one dimension `sign` is the same method. The gap is about half its bound (the left Riemann sum \
-             misses half of each trapezoid). [{}]",
-            verdict(pass)
-        ),
+        notes: "In one dimension `sign` is the same method. The gap is about half its bound (the left Riemann sum \
+             misses half of each trapezoid)."
+        .into(),
     })
 }
+
+/// The step of experiment 6 (a) at which the clocks are compared: θ = 0.101.
+const CLOCK_STEP: usize = 899;
 
 /// Experiment 6: RMSprop as averaged error control.
 ///
@@ -184,15 +191,14 @@ pub fn rmsprop_average(quick: bool) -> Result<Outcome> {
         "steps",
         "max |θ − θ_normalized|",
         "max per-step difference",
-        "|t − t_normalized|/t",
+        "|t − t_normalized|/t at step 899",
+        "… at step 2000",
         "",
     ]);
     let mut pass = true;
     let mut m_a = Vec::new();
-    for (pname, pspec) in [
-        ("Q", "quadratic:n=1,scale=2"),
-        ("P", "quartic:n=1"),
-    ] {
+    let (mut worst_a, mut worst_tail) = (0.0f64, 0.0f64);
+    for (pname, pspec) in [("Q", "quadratic:n=1,scale=2"), ("P", "quartic:n=1")] {
         let run = |m: &str| RunSpec::new(pspec, m).steps(n_eq).record(1).run();
         let base = run(&format!("normalized:lr={lr:?}"))?;
         let tb = thetas(&base);
@@ -209,12 +215,19 @@ pub fn rmsprop_average(quick: bool) -> Result<Outcome> {
                 // Round-off per step: at most a few ulps of |θ| ≤ 1 each step, accumulated.
                 per_step_ok &= d <= 4.0 * f64::EPSILON * k as f64;
             }
-            let dt = (r.t - base.t).abs() / base.t;
+            // The clocks at θ = 0.101 (step 899): further on, steps land within an ulp-sized
+            // distance of the minimum, where h = lr/|L′| is huge and an ulp of θ changes it
+            // by a large factor, so t is no longer a round-off-stable quantity.
+            let at = |rep: &crate::Report| rep.trajectory.get(CLOCK_STEP).map_or(f64::NAN, |p| p.t);
+            let dt = (at(&r) - at(&base)).abs() / at(&base);
+            let dt_end = (r.t - base.t).abs() / base.t;
             let ok = per_step_ok && dt <= 1e-12;
+            worst_a = worst_a.max(max_abs);
             pass &= ok;
             m_a.push(json!({
                 "problem": pname, "method": m, "max_abs_difference": max_abs,
-                "max_step_difference": max_step, "relative_t_difference": dt, "pass": ok,
+                "max_step_difference": max_step, "relative_t_difference_step_899": dt,
+                "relative_t_difference_end": dt_end, "pass": ok,
             }));
             table_a.row(vec![
                 pname.into(),
@@ -223,6 +236,7 @@ pub fn rmsprop_average(quick: bool) -> Result<Outcome> {
                 sci(max_abs),
                 sci(max_step),
                 sci(dt),
+                sci(dt_end),
                 verdict(ok).into(),
             ]);
         }
@@ -241,7 +255,7 @@ pub fn rmsprop_average(quick: bool) -> Result<Outcome> {
     ]);
     let mut m_b = Vec::new();
     let (mut ratio_series, mut theta_series) = (Vec::new(), Vec::new());
-    for alpha in [0.0, 0.9, 0.99] {
+    for alpha in [0.0f64, 0.9, 0.99] {
         let r = RunSpec::new(
             "quadratic:n=1,scale=2",
             &format!("rmsprop-norm:lr={lr:?},alpha={alpha:?},eps=0"),
@@ -274,10 +288,16 @@ pub fn rmsprop_average(quick: bool) -> Result<Outcome> {
             .skip(th.len().saturating_sub(200))
             .map(|y| y[0].abs())
             .fold(0.0, f64::max);
+        // α = 0 is the reference: its final 2-cycle {θ*, θ* − lr} has |θ| up to lr itself,
+        // so the bound holds only up to round-off there.
+        let claimed = alpha > 0.0;
         let ok = max_ratio <= bound * (1.0 + 1e-12) && tail <= lr && r.steps == steps;
-        pass &= ok;
+        if claimed {
+            pass &= ok;
+            worst_tail = worst_tail.max(tail);
+        }
         m_b.push(json!({
-            "alpha": alpha, "steps": r.steps, "first_ratio": first, "median_ratio_descent": median,
+            "alpha": alpha, "claimed": claimed, "steps": r.steps, "first_ratio": first, "median_ratio_descent": median,
             "max_ratio": max_ratio, "bound": bound, "max_abs_theta_last_200": tail, "pass": ok,
         }));
         table_b.row(vec![
@@ -288,7 +308,11 @@ pub fn rmsprop_average(quick: bool) -> Result<Outcome> {
             fix(max_ratio, 4),
             fix(bound, 4),
             sci(tail),
-            verdict(ok).into(),
+            if claimed {
+                verdict(ok).into()
+            } else {
+                "(reference)".into()
+            },
         ]);
         ratio_series.push(Series {
             name: format!("α = {alpha}"),
@@ -310,7 +334,11 @@ pub fn rmsprop_average(quick: bool) -> Result<Outcome> {
     let last = steps as f64;
     for v in [lr, -lr] {
         theta_series.push(Series {
-            name: if v > 0.0 { "±lr".into() } else { String::new() },
+            name: if v > 0.0 {
+                "+lr".into()
+            } else {
+                "−lr".into()
+            },
             points: vec![(last - 60.0, v), (last, v)],
             dashed: true,
         });
@@ -322,6 +350,8 @@ pub fn rmsprop_average(quick: bool) -> Result<Outcome> {
         x_log: true,
         y_log: true,
         series: ratio_series,
+        // The ratio dips far below when an iterate lands near 0 (|L′| ≈ 0); those dips are cut.
+        bounds: Some(((1.0, 1e5), (1e-2, 1e2))),
         ..Figure::default()
     };
     let theta_fig = Figure {
@@ -336,13 +366,16 @@ pub fn rmsprop_average(quick: bool) -> Result<Outcome> {
             id: "6-rmsprop-average".into(),
             claim: "Averaging L′² instead of taking it gives RMSprop: with α = 0 it is normalized descent, with α > 0 its step length stays below lr/√(1 − α) and it ends in a cycle within ±lr.".into(),
             measured: json!({ "alpha_zero": m_a, "alpha_positive": m_b }),
-            expected: "α = 0, ε = 0: |θ − θ_normalized| ≤ 4ε·k after k steps and equal t (1e-12 relative); α ∈ {0, 0.9, 0.99}: max h|L′|/lr ≤ 1/√(1 − α) and max |θ| over the last 200 steps ≤ lr".into(),
+            expected: "α = 0, ε = 0: |θ − θ_normalized| ≤ 4ε·k after k steps, and equal t at θ = 0.101 (1e-12 relative); α ∈ {0.9, 0.99}: max h|L′|/lr ≤ 1/√(1 − α) and max |θ| over the last 200 steps ≤ lr".into(),
             pass,
         },
+        headline: format!(
+            "α = 0: max |θ − θ_normalized| = {worst_a:.1e}; α > 0: max |θ| over the last 200 steps = {worst_tail:.1e}"
+        ),
         setup: format!(
             "(a) Q = `quadratic:n=1,scale=2` and P = `quartic:n=1` from θ = 1, {n_eq} steps at lr = 1e-3 of \
              `normalized`, `rmsprop-norm:alpha=0,eps=0` and `rmsprop:alpha=0,eps=0` (in 1-D eq. 15 is eq. 14), \
-             compared step by step. (b) Q, `rmsprop-norm:lr=1e-3,eps=0` with α = 0, 0.9, 0.99 for {steps} steps, \
+             compared step by step; the clocks are compared at step {CLOCK_STEP} (θ = 0.101). (b) Q, `rmsprop-norm:lr=1e-3,eps=0` with α = 0, 0.9, 0.99 for {steps} steps, \
              every step recorded; the ratio of step k uses |L′(θₖ₋₁)|, the gradient the step multiplies."
         ),
         table: format!("{}\n{}", table_a.markdown(), table_b.markdown()),
@@ -350,11 +383,14 @@ pub fn rmsprop_average(quick: bool) -> Result<Outcome> {
             (String::new(), ratio_fig),
             ("-cycle".into(), theta_fig),
         ],
-        notes: format!(
-            "The first step of an average started at G = 0 is the longest, lr/√(1 − α); afterwards the \
-             average lags the falling |L′| and the step is slightly shorter than lr. At the end the \
-             iteration alternates between ±lr/2, where |L′| is constant and √G = |L′|. [{}]",
-            verdict(pass)
-        ),
+        notes: "In 1-D, θ agrees with normalized descent to the last bit or within an ulp per step: \
+             eq. 14 computes θ + ((−lr)·g)/|g|, which need not round to θ − lr·sign(g) (it does on Q here, \
+             not always on P). Once the iterates \
+             reach the minimum of P, a step can land within a few ulps of 0, where h = lr/|L′| = lr/|θ|³ is \
+             enormous and that ulp moves t by a large factor: the clocks then differ while θ does not (last \
+             column). The first step of an average started at G = 0 is the longest, lr/√(1 − α); afterwards \
+             the average lags the falling |L′| and the step is slightly shorter than lr. At the end the \
+             iteration alternates between ±lr/2, where |L′| is constant and √G = |L′|."
+        .into(),
     })
 }

@@ -21,6 +21,8 @@ pub type Maker<'a> = &'a dyn Fn(f64, usize) -> Box<dyn Stepper<f64> + Send>;
 pub struct Outcome {
     /// The claim with its measurement and verdict.
     pub claim: Claim,
+    /// The key measured numbers in one line, for the README's summary.
+    pub headline: String,
     /// The setup, in Markdown (problems, start, methods, steps, stops).
     pub setup: String,
     /// The numbers, as one or more Markdown tables.
@@ -107,7 +109,10 @@ pub fn slope(x: &[f64], y: &[f64]) -> f64 {
 }
 
 /// A registry problem in f64.
-pub fn problem(name: &str, params: &[(&str, f64)]) -> Result<Box<dyn Objective<f64> + Send + Sync>> {
+pub fn problem(
+    name: &str,
+    params: &[(&str, f64)],
+) -> Result<Box<dyn Objective<f64> + Send + Sync>> {
     Ok(gradflow_problems::build::<f64>(name, params)?)
 }
 
@@ -200,4 +205,53 @@ pub fn logspace(lo: f64, hi: f64, points: usize) -> Vec<f64> {
     (0..n)
         .map(|k| lo * (hi / lo).powf(k as f64 / (n - 1) as f64))
         .collect()
+}
+
+/// Fixes the ranges of a figure without explicit bounds so that the data stay below the
+/// legend, which `plot` draws in the top-right corner (16 px per entry of a 380 px high
+/// plot area). Log axes keep whole decades, as `plot` would choose.
+pub fn headroom(mut fig: Figure) -> Figure {
+    if fig.bounds.is_some() {
+        return fig;
+    }
+    let ok = |v: f64, log: bool| v.is_finite() && (!log || v > 0.0);
+    let (mut x0, mut x1, mut y0, mut y1) = (
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    );
+    for s in &fig.series {
+        for &(x, y) in &s.points {
+            if ok(x, fig.x_log) && ok(y, fig.y_log) {
+                x0 = x0.min(x);
+                x1 = x1.max(x);
+                y0 = y0.min(y);
+                y1 = y1.max(y);
+            }
+        }
+    }
+    if !(x0.is_finite() && y0.is_finite()) {
+        return fig;
+    }
+    // Share of the plot's height the legend takes, with a margin.
+    let share = (16.0 * (fig.series.len() as f64 + 1.0) / 380.0).min(0.6);
+    let xr = if fig.x_log {
+        let (a, b) = (x0.log10().floor(), x1.log10().ceil());
+        (10f64.powf(a), 10f64.powf(b.max(a + 1.0)))
+    } else {
+        let pad = if x1 > x0 { 0.05 * (x1 - x0) } else { 0.5 };
+        (x0 - pad, x1 + pad)
+    };
+    let yr = if fig.y_log {
+        let (a, b) = (y0.log10().floor(), y1.log10());
+        let top = (a + (b - a).max(1.0) / (1.0 - share)).ceil();
+        (10f64.powf(a), 10f64.powf(top))
+    } else {
+        let pad = if y1 > y0 { 0.05 * (y1 - y0) } else { 0.5 };
+        let lo = y0 - pad;
+        (lo, lo + (y1 + pad - lo) / (1.0 - share))
+    };
+    fig.bounds = Some((xr, yr));
+    fig
 }

@@ -1,4 +1,5 @@
-//! The `gradflow` command line: `list` and `run` (see `docs/guide.md`).
+//! The `gradflow` command line: `list`, `run`, `resume`, `compare` and `reproduce` (see
+//! `docs/guide.md`).
 
 use clap::{Args, Parser, Subcommand};
 use gradflow::output::{report_json, trajectory_csv, write_atomic};
@@ -42,9 +43,10 @@ enum Command {
         /// Run only the experiment with this id.
         #[arg(long, value_name = "ID")]
         only: Option<String>,
-        /// Output directory.
-        #[arg(long, value_name = "DIR", default_value = "docs/reproduction")]
-        out: String,
+        /// Output directory (default: docs/reproduction for a full run, target/reproduction
+        /// for --quick or --only, so a partial run never overwrites the committed one).
+        #[arg(long, value_name = "DIR")]
+        out: Option<String>,
     },
 }
 
@@ -198,7 +200,18 @@ fn main() -> ExitCode {
         Command::Run(args) => run(*args),
         Command::Compare(args) => compare(*args),
         Command::Resume(args) => resume(*args),
-        Command::Reproduce { quick, only, out } => reproduce(quick, only, &out),
+        Command::Reproduce { quick, only, out } => {
+            let partial = quick || only.is_some();
+            let out = out.unwrap_or_else(|| {
+                if partial {
+                    "target/reproduction"
+                } else {
+                    "docs/reproduction"
+                }
+                .to_string()
+            });
+            reproduce(quick, only, &out)
+        }
     };
     match result {
         Ok(code) => code,

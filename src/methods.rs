@@ -1,6 +1,6 @@
 //! The method registry: spec → a configured stepper.
 //!
-//! Every method is a scheme under a step-size rule; see the table in `docs/guide.md` for
+//! Every method is a scheme under a step-size rule; see the table in `docs/methods.md` for
 //! each formula and the meaning of its time `t`.
 
 use crate::error::{Error, Result};
@@ -96,6 +96,13 @@ const LR_OR_ADAPTIVE: Key = Key {
         "fixed step h (auto: adaptive step under rtol/atol; with lr they set the Newton tolerance)",
 };
 const LR2: Key = num("lr", 1e-2, Kind::POSITIVE, "learning rate");
+const LR_OPT: Key = num("lr", 1e-3, Kind::POSITIVE, "learning rate");
+const LR_LEN: Key = num(
+    "lr",
+    1e-3,
+    Kind::POSITIVE,
+    "step length in θ (per component for sign)",
+);
 const ALPHA: Key = num(
     "alpha",
     0.99,
@@ -162,20 +169,20 @@ static METHODS: &[MethodInfo] = &[
         id: MethodId::Normalized,
         name: "normalized",
         description: "the article's error control: Euler with h = lr/‖∇L‖, θ moves lr per step; t = Σh",
-        keys: &[LR],
+        keys: &[LR_LEN],
     },
     MethodInfo {
         id: MethodId::Sign,
         name: "sign",
         description: "error control per component: θ ← θ − lr·sign(∇L), hᵢ = lr/|gᵢ|; t = Σ h̄",
-        keys: &[LR],
+        keys: &[LR_LEN],
     },
     MethodInfo {
         id: MethodId::Momentum,
         name: "momentum",
         description: "torch.optim.SGD with heavy-ball momentum; t = Σ lr(1 − τ)/(1 − μ)",
         keys: &[
-            LR,
+            LR_OPT,
             num("momentum", 0.9, Kind::UNIT, "momentum μ"),
             num("dampening", 0.0, CLOSED_UNIT, "dampening τ"),
             flag("nesterov", "Nesterov's momentum (needs μ > 0, τ = 0)"),
@@ -198,7 +205,7 @@ static METHODS: &[MethodInfo] = &[
         name: "adam",
         description: "torch.optim.Adam: RMSprop with momentum and bias corrections; t = Σ h̄",
         keys: &[
-            LR,
+            LR_OPT,
             num("beta1", 0.9, Kind::UNIT, "decay of the first moment"),
             num("beta2", 0.999, Kind::UNIT, "decay of the second moment"),
             EPS,

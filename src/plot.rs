@@ -132,13 +132,19 @@ impl Axis {
                 .map(|m| m * mag)
                 .find(|s| *s >= raw)
                 .unwrap_or(10.0 * mag);
-            let mut v = (self.lo / step).ceil() * step;
+            let first = (self.lo / step).ceil() as i64;
             let mut out = Vec::new();
-            while v <= self.hi + 1e-12 * span {
-                let label = if v.abs() < 1e-12 * span {
+            for k in first.. {
+                // k·step, not a running sum, so labels stay round (0.6, not 6.000e-1).
+                let v = k as f64 * step;
+                if v > self.hi + 1e-12 * span {
+                    break;
+                }
+                let decimals = (-step.log10().floor()).max(0.0) as usize;
+                let label = if k == 0 {
                     "0".to_string()
                 } else {
-                    format!("{v}")
+                    format!("{v:.decimals$}")
                 };
                 let label = if label.len() > 8 {
                     format!("{v:.3e}")
@@ -146,7 +152,6 @@ impl Axis {
                     label
                 };
                 out.push((v, label));
-                v += step;
             }
             out
         }

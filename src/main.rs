@@ -457,7 +457,9 @@ fn compare(args: CompareArgs) -> Result<ExitCode, Error> {
     use gradflow::compare::{csv, matrix, table, Comparison, TuneGrid};
     let mut base = RunSpec::new("rosenbrock", "euler");
     if args.plot.is_some() && args.common.record.is_none() {
+        // Every step for the figures, thinned to a few thousand points per run.
         base.record = Some(1);
+        base.record_max = Some(4000);
     }
     args.common.apply(&mut base)?;
     let tune = if args.tune {

@@ -121,6 +121,8 @@ pub struct Recorder<'a, T: Scalar, O: ?Sized> {
     every: Option<u64>,
     theta: bool,
     g: DVector<T>,
+    /// Thin to at most this many points by doubling the interval.
+    max_points: Option<usize>,
     /// The recorded points.
     pub records: Vec<Record>,
 }
@@ -133,8 +135,16 @@ impl<'a, T: Scalar + Real, O: Objective<T> + ?Sized> Recorder<'a, T, O> {
             every,
             theta,
             g: DVector::zeros(objective.dim()),
+            max_points: None,
             records: Vec::new(),
         }
+    }
+
+    /// Keeps at most about `max` points: when the trajectory grows past it, every other
+    /// point is dropped and the interval doubles (step 0 and the last point stay).
+    pub fn thinned(mut self, max: Option<usize>) -> Self {
+        self.max_points = max.map(|m| m.max(2));
+        self
     }
 
     fn record(&mut self, p: &Point<'_, T>) {
@@ -161,6 +171,13 @@ impl<T: Scalar + Real, O: Objective<T> + ?Sized> Observer<T> for Recorder<'_, T,
         };
         if due {
             self.record(p);
+            if let (Some(max), Some(k)) = (self.max_points, self.every) {
+                if self.records.len() > max {
+                    let k2 = 2 * k;
+                    self.records.retain(|r| r.step % k2 == 0);
+                    self.every = Some(k2);
+                }
+            }
         }
     }
 

@@ -102,6 +102,9 @@ pub struct RunSpec {
     /// Write the trajectory CSV here (CLI).
     #[serde(default)]
     pub csv: Option<String>,
+    /// Thin the recorded trajectory to at most this many points (doubling the interval).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_max: Option<usize>,
     /// Save the complete integration state here, atomically.
     #[serde(default)]
     pub checkpoint: Option<String>,
@@ -137,6 +140,7 @@ impl RunSpec {
             dtype: Dtype::F64,
             out: None,
             csv: None,
+            record_max: None,
             checkpoint: None,
             checkpoint_every: None,
         }
@@ -330,7 +334,8 @@ impl Resolved {
         };
         let stop = spec.stop::<T>();
         let mut flow = GradientFlow::new(&*objective);
-        let mut recorder = Recorder::new(&*objective, spec.record, !spec.no_theta);
+        let mut recorder =
+            Recorder::new(&*objective, spec.record, !spec.no_theta).thinned(spec.record_max);
         let (mut run, mut wall_seconds) = match resume {
             Some(state) => {
                 if state.integrator.y().len() != n {

@@ -76,7 +76,7 @@ pub struct RunSpec {
     #[serde(default)]
     pub steps: Option<u64>,
     /// Stop at this virtual time.
-    #[serde(default)]
+    #[serde(default, alias = "t-end")]
     pub t_end: Option<f64>,
     /// Stop when ‖∇L‖₂ ≤ gtol.
     #[serde(default)]
@@ -85,13 +85,13 @@ pub struct RunSpec {
     #[serde(default)]
     pub ftol: Option<f64>,
     /// Stop after this many gradient evaluations.
-    #[serde(default)]
+    #[serde(default, alias = "max-evals")]
     pub max_evals: Option<u64>,
     /// Record every K-th accepted step.
     #[serde(default)]
     pub record: Option<u64>,
     /// Leave θ out of the report.
-    #[serde(default)]
+    #[serde(default, alias = "no-theta")]
     pub no_theta: bool,
     /// Precision.
     #[serde(default)]
@@ -103,13 +103,13 @@ pub struct RunSpec {
     #[serde(default)]
     pub csv: Option<String>,
     /// Thin the recorded trajectory to at most this many points (doubling the interval).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", alias = "record-max")]
     pub record_max: Option<usize>,
     /// Save the complete integration state here, atomically.
     #[serde(default)]
     pub checkpoint: Option<String>,
     /// Save every K accepted steps (and at the end); default 1000.
-    #[serde(default)]
+    #[serde(default, alias = "checkpoint-every")]
     pub checkpoint_every: Option<u64>,
 }
 

@@ -16,6 +16,11 @@
 //! assert!((theta[0] - 1.0).abs() < 1e-6 && (theta[1] - 1.0).abs() < 1e-6);
 //! ```
 
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 pub mod checkpoint;
 pub mod compare;
 pub mod error;

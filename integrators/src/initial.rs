@@ -1,4 +1,4 @@
-//! The first step of error control, for steppers outside [`crate::RungeKutta`].
+//! The first step of error control, shared by every adaptive stepper.
 
 use crate::norm::{rms, scaled_rms};
 use crate::scalar::lit;

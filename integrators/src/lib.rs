@@ -29,6 +29,11 @@
 //! assert!((run.y()[0] - (-1.0f64).exp()).abs() < 1e-10);
 //! ```
 
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 pub mod controller;
 pub mod driver;
 pub mod field;

@@ -2,7 +2,7 @@
 //! control.
 
 use crate::controller::{Controller, ErrorControl};
-use crate::norm::{error_norm, scaled_rms};
+use crate::norm::error_norm;
 use crate::scalar::{lit, spacing};
 use crate::stepper::{Accepted, StepResult, Stepper};
 use crate::tableau::Tableau;
@@ -159,9 +159,8 @@ impl<T: Scalar> RungeKutta<T> {
         Some(self.initial_step(field, t, y, interval, rtol, atol))
     }
 
-    /// SciPy's `select_initial_step` (Hairer, Nørsett & Wanner, *Solving ODEs I*, §II.4):
-    /// one Euler probe of size h₀ = 0.01·‖y‖/‖f‖ estimates ‖f′‖, and the step is chosen so
-    /// that the estimate of order q would be 0.01.
+    /// SciPy's `select_initial_step` ([`crate::initial`]), with the stage buffers as
+    /// scratch.
     fn initial_step(
         &mut self,
         field: &mut dyn VectorField<T>,
@@ -171,36 +170,20 @@ impl<T: Scalar> RungeKutta<T> {
         rtol: T,
         atol: T,
     ) -> T {
-        if interval == T::zero() {
-            return T::zero();
-        }
-        let d0 = scaled_rms(y, y, rtol, atol);
-        let d1 = scaled_rms(&self.k[0], y, rtol, atol);
-        let small = lit::<T>(1e-5);
-        let mut h0 = if d0 < small || d1 < small {
-            lit(1e-6)
-        } else {
-            lit::<T>(0.01) * d0 / d1
-        };
-        h0 = h0.min(interval);
         let last = self.k.len() - 1;
-        self.stage
-            .zip_zip_apply(y, &self.k[0], |s, yi, fi| *s = yi + h0 * fi);
-        field.eval(t + h0, &self.stage, &mut self.k[last]);
-        let mut sum = T::zero();
-        for ((&f1, &f0), &yi) in self.k[last].iter().zip(self.k[0].iter()).zip(y.iter()) {
-            let r = (f1 - f0) / (atol + yi.abs() * rtol);
-            sum += r * r;
-        }
-        let d2 = crate::norm::rms(sum, y.len()) / h0;
-        let tiny = lit::<T>(1e-15);
-        let h1 = if d1 <= tiny && d2 <= tiny {
-            lit::<T>(1e-6).max(h0 * lit(1e-3))
-        } else {
-            let q1 = lit::<T>(f64::from(self.tableau.error_order + 1));
-            (lit::<T>(0.01) / d1.max(d2)).powf(T::one() / q1)
-        };
-        (lit::<T>(100.0) * h0).min(h1).min(interval)
+        let (head, tail) = self.k.split_at_mut(last);
+        crate::initial::select_initial_step(
+            field,
+            t,
+            y,
+            &head[0],
+            interval,
+            rtol,
+            atol,
+            self.tableau.error_order,
+            &mut self.stage,
+            &mut tail[0],
+        )
     }
 }
 

@@ -289,6 +289,11 @@ pub fn build<T: Real>(
         "logistic" => {
             Box::new(Logistic::<T>::breast_cancer(get("mu")).map_err(ProblemError::Data)?)
         }
-        _ => unreachable!("every registered name has a constructor"),
+        _ => {
+            return Err(ProblemError::UnknownProblem {
+                name: name.to_string(),
+                valid: REGISTRY.iter().map(|p| p.name).collect(),
+            })
+        }
     })
 }

@@ -50,3 +50,8 @@ fn main() {
     assert_eq!(status, Status::TEnd);
     assert!((run.y()[0] - 1.0).abs() < 1e-6 && (run.y()[1] - 1.0).abs() < 1e-6);
 }
+
+#[test]
+fn reaches_the_minimum() {
+    main();
+}

@@ -21,11 +21,13 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod closure;
 pub mod logistic;
 pub mod objective;
 pub mod registry;
 pub mod smooth;
 
+pub use closure::FnObjective;
 pub use logistic::Logistic;
 pub use objective::{Objective, Real};
 pub use registry::{build, registry, KeySpec, ProblemError, ProblemInfo};

@@ -29,17 +29,21 @@ pub enum SavedStepper<T: Scalar> {
     Rk(RungeKutta<T>),
     /// An optimizer.
     Optimizer(Optimizer<T>),
+    /// Backward Euler.
+    Implicit(ImplicitEuler<T>),
+    /// A linearly implicit Rosenbrock-type method.
+    Rosenbrock(RosenbrockMethod<T>),
 }
 
 impl<T: Scalar> AnyStepper<T> {
-    /// The serializable state, for the methods whose state a checkpoint can hold (every
-    /// explicit method and optimizer; not yet the implicit ones).
+    /// The serializable state (every method's state can be checkpointed).
     pub fn saved(&self) -> Option<SavedStepper<T>> {
-        match self {
-            AnyStepper::Rk(s) => Some(SavedStepper::Rk(s.clone())),
-            AnyStepper::Optimizer(s) => Some(SavedStepper::Optimizer(s.clone())),
-            AnyStepper::Implicit(_) | AnyStepper::Rosenbrock(_) => None,
-        }
+        Some(match self {
+            AnyStepper::Rk(s) => SavedStepper::Rk(s.clone()),
+            AnyStepper::Optimizer(s) => SavedStepper::Optimizer(s.clone()),
+            AnyStepper::Implicit(s) => SavedStepper::Implicit(s.clone()),
+            AnyStepper::Rosenbrock(s) => SavedStepper::Rosenbrock(s.clone()),
+        })
     }
 }
 
@@ -59,6 +63,12 @@ impl<T: Scalar> SavedStepper<T> {
                     && a.lr == b.lr
                     && a.is_consistent(dim)
             }
+            (SavedStepper::Implicit(a), SavedStepper::Implicit(b)) => {
+                discriminant(a.step_size()) == discriminant(b.step_size()) && a.is_consistent(dim)
+            }
+            (SavedStepper::Rosenbrock(a), SavedStepper::Rosenbrock(b)) => {
+                a.tableau().name == b.tableau().name && a.is_consistent(dim)
+            }
             _ => false,
         }
     }
@@ -69,6 +79,8 @@ impl<T: Scalar> From<SavedStepper<T>> for AnyStepper<T> {
         match s {
             SavedStepper::Rk(s) => AnyStepper::Rk(s),
             SavedStepper::Optimizer(s) => AnyStepper::Optimizer(s),
+            SavedStepper::Implicit(s) => AnyStepper::Implicit(s),
+            SavedStepper::Rosenbrock(s) => AnyStepper::Rosenbrock(s),
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::scalar::{lit, spacing};
 use crate::stepper::{Accepted, StepResult, Stepper};
 use crate::{Scalar, VectorField};
 use nalgebra::DVector;
+use serde::{Deserialize, Serialize};
 
 /// Newton iterations per attempt before it counts as not converging: RADAU5's NIT for
 /// error control (a slow iteration says the step is too long), more at a fixed step,
@@ -44,7 +45,8 @@ const MAX_NEWTON_FIXED: u32 = 30;
 /// 1, SciPy's first step, landing on t_end, `TooSmall` below 10·spacing(t).
 ///
 /// The ODE time is t = Σh.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(bound = "T: Scalar")]
 pub struct ImplicitEuler<T: Scalar> {
     size: StepSize<T>,
     /// Tolerances of the Newton norm (and of error control, when adaptive).
@@ -68,6 +70,16 @@ enum Newton {
 }
 
 impl<T: Scalar> ImplicitEuler<T> {
+    /// Whether every buffer fits a state of dimension `dim` (a check for a state read
+    /// back from a file).
+    pub fn is_consistent(&self, dim: usize) -> bool {
+        self.jac.is_consistent(dim)
+            && self.system.is_consistent(dim)
+            && self.f0.len() == dim
+            && self.fz.len() == dim
+            && self.delta.len() == dim
+    }
+
     fn with_size(size: StepSize<T>, rtol: T, atol: T, dim: usize) -> Self {
         let rtol = rtol.max(lit::<T>(100.0) * T::default_epsilon());
         let round_off = lit::<T>(30.0) * T::default_epsilon();

@@ -4,9 +4,11 @@
 use crate::scalar::lit;
 use crate::{Scalar, VectorField};
 use nalgebra::{DMatrix, DVector};
+use serde::{Deserialize, Serialize};
 
 /// A Jacobian matrix with the workspace to compute it, valid for one point at a time.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(bound = "T: Scalar")]
 pub struct Jacobian<T: Scalar> {
     matrix: DMatrix<T>,
     valid: bool,
@@ -17,6 +19,11 @@ pub struct Jacobian<T: Scalar> {
 }
 
 impl<T: Scalar> Jacobian<T> {
+    /// Whether every buffer fits a state of dimension `n`.
+    pub fn is_consistent(&self, n: usize) -> bool {
+        self.matrix.shape() == (n, n) && self.y.len() == n && self.f.len() == n
+    }
+
     /// Storage for a state of dimension `n`.
     pub fn new(n: usize) -> Self {
         Jacobian {

@@ -9,9 +9,11 @@
 
 use crate::Scalar;
 use nalgebra::{DMatrix, DVector};
+use serde::{Deserialize, Serialize};
 
 /// Which factorization the last call to [`ShiftedSystem::factor`] produced.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Factorization {
     /// M = L Lᵀ: J was exactly symmetric (a Hessian, for a gradient flow) and M positive
     /// definite, as I + h∇²L is wherever L is convex.
@@ -22,7 +24,8 @@ pub enum Factorization {
 
 /// M = I − c·J for a Jacobian J and a scalar c (hγ for a Rosenbrock method, h for
 /// backward Euler), factored in place.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(bound = "T: Scalar")]
 pub struct ShiftedSystem<T: Scalar> {
     m: DMatrix<T>,
     piv: Vec<usize>,
@@ -30,6 +33,11 @@ pub struct ShiftedSystem<T: Scalar> {
 }
 
 impl<T: Scalar> ShiftedSystem<T> {
+    /// Whether the storage fits an n × n system (and its pivots are in range).
+    pub fn is_consistent(&self, n: usize) -> bool {
+        self.m.shape() == (n, n) && self.piv.len() == n && self.piv.iter().all(|&p| p < n)
+    }
+
     /// Storage for an n × n system.
     pub fn new(n: usize) -> Self {
         ShiftedSystem {

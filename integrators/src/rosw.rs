@@ -26,6 +26,7 @@ use crate::scalar::{lit, spacing};
 use crate::stepper::{Accepted, StepResult, Stepper};
 use crate::{Scalar, VectorField};
 use nalgebra::DVector;
+use serde::{Deserialize, Serialize};
 
 /// A Rosenbrock-type method in the transformed form of `rodas.f`, as constant data.
 #[derive(Debug)]
@@ -186,8 +187,10 @@ pub const RODAS4: RosenbrockTableau = RosenbrockTableau {
 /// `error_order`, lands exactly on a time limit and reports `TooSmall` below
 /// 10·spacing(t). A singular or non-finite matrix, or a non-finite error, rejects the
 /// attempt and retries with the controller's smallest factor (a fixed step: half).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(bound = "T: Scalar")]
 pub struct RosenbrockMethod<T: Scalar> {
+    #[serde(with = "by_name")]
     tableau: &'static RosenbrockTableau,
     size: StepSize<T>,
     jac: Jacobian<T>,
@@ -204,7 +207,42 @@ pub struct RosenbrockMethod<T: Scalar> {
     err: DVector<T>,
 }
 
+/// Serde for a `&'static RosenbrockTableau` by its name.
+mod by_name {
+    use super::{RosenbrockTableau, RODAS4, ROS23};
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        t: &&'static RosenbrockTableau,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.serialize_str(t.name)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<&'static RosenbrockTableau, D::Error> {
+        let name = String::deserialize(d)?;
+        [&ROS23, &RODAS4]
+            .into_iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| D::Error::custom(format!("unknown Rosenbrock tableau '{name}'")))
+    }
+}
+
 impl<T: Scalar> RosenbrockMethod<T> {
+    /// Whether every buffer fits a state of dimension `dim` (a check for a state read
+    /// back from a file).
+    pub fn is_consistent(&self, dim: usize) -> bool {
+        self.jac.is_consistent(dim)
+            && self.system.is_consistent(dim)
+            && [&self.f0, &self.fs, &self.stage, &self.err]
+                .iter()
+                .all(|v| v.len() == dim)
+            && self.u.len() == self.tableau.stages()
+            && self.u.iter().all(|v| v.len() == dim)
+    }
+
     fn with_size(tableau: &'static RosenbrockTableau, size: StepSize<T>, dim: usize) -> Self {
         RosenbrockMethod {
             tableau,

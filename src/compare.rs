@@ -524,13 +524,15 @@ impl Comparison {
             let t_max = mine.iter().map(|r| r.report.t).fold(0.0, f64::max);
             let mut loss_t = series(&|p| (p.t, p.loss));
             if t_max > 0.0 {
-                let mut flow = self.spec_for(problem, "dopri5:rtol=1e-10,atol=1e-12");
+                let mut flow = self.spec_for(problem, "dopri5:rtol=1e-8,atol=1e-10");
                 flow.steps = None;
                 flow.gtol = None;
                 flow.ftol = None;
-                flow.max_evals = Some(20_000_000);
+                flow.max_evals = Some(2_000_000);
                 flow.t_end = Some(t_max);
                 flow.record = Some(1);
+                flow.record_max = Some(4000);
+                flow.no_theta = true;
                 flow.dtype = Dtype::F64;
                 if let Ok(r) = flow.run() {
                     loss_t.push(Series {

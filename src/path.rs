@@ -17,81 +17,60 @@ const VERTICES: usize = 20_000;
 #[derive(Clone, Debug)]
 pub struct FlowCurve {
     points: Vec<DVector<f64>>,
-    tree: KdTree,
+    tree: Groups,
     /// Whether the curve came from the closed-form flow (else from dopri5).
     pub exact: bool,
 }
 
-/// A k-d tree over the curve's vertices for nearest-vertex queries (the vertices lie on a
-/// curve, so queries stay fast whatever the dimension).
+/// The curve's vertices in consecutive groups, each with a bounding ball: a query scans
+/// only the groups whose ball can hold a nearer vertex (‖x − c‖ − r < best), so a point far
+/// from the curve costs about √N distance evaluations, not N.
 #[derive(Clone, Debug, Default)]
-struct KdTree {
-    /// (vertex, split dimension, left child, right child); `usize::MAX` for none.
-    nodes: Vec<(usize, usize, usize, usize)>,
-    root: usize,
+struct Groups {
+    size: usize,
+    centers: Vec<DVector<f64>>,
+    radii: Vec<f64>,
 }
 
-impl KdTree {
+impl Groups {
     fn new(points: &[DVector<f64>]) -> Self {
-        let mut tree = KdTree::default();
-        let mut idx: Vec<usize> = (0..points.len()).collect();
-        tree.root = tree.build(points, &mut idx);
-        tree
-    }
-
-    fn build(&mut self, points: &[DVector<f64>], idx: &mut [usize]) -> usize {
-        if idx.is_empty() {
-            return usize::MAX;
+        let size = ((points.len() as f64).sqrt().ceil() as usize).max(1);
+        let mut centers = Vec::new();
+        let mut radii = Vec::new();
+        for chunk in points.chunks(size) {
+            let c = chunk[chunk.len() / 2].clone();
+            let r = chunk.iter().map(|p| (p - &c).norm()).fold(0.0, f64::max);
+            centers.push(c);
+            radii.push(r);
         }
-        let dim = points[idx[0]].len();
-        // Split on the dimension of largest spread, at the median.
-        let spread = |d: usize| {
-            let (lo, hi) = idx
-                .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &i| {
-                    (a.min(points[i][d]), b.max(points[i][d]))
-                });
-            hi - lo
-        };
-        let split = (0..dim)
-            .max_by(|&a, &b| spread(a).total_cmp(&spread(b)))
-            .unwrap_or(0);
-        let mid = idx.len() / 2;
-        idx.select_nth_unstable_by(mid, |&a, &b| points[a][split].total_cmp(&points[b][split]));
-        let node = self.nodes.len();
-        self.nodes.push((idx[mid], split, usize::MAX, usize::MAX));
-        let (left, rest) = idx.split_at_mut(mid);
-        let l = self.build(points, left);
-        let r = self.build(points, &mut rest[1..]);
-        self.nodes[node].2 = l;
-        self.nodes[node].3 = r;
-        node
+        Groups {
+            size,
+            centers,
+            radii,
+        }
     }
 
     /// Nearest vertex to x: (squared distance, vertex), starting from a known bound.
     fn nearest(&self, points: &[DVector<f64>], x: &[f64], mut best: (f64, usize)) -> (f64, usize) {
-        let mut stack = vec![self.root];
-        while let Some(n) = stack.pop() {
-            if n == usize::MAX {
+        for (g, (c, &r)) in self.centers.iter().zip(&self.radii).enumerate() {
+            let lb = dist2(c, x).sqrt() - r;
+            if lb > 0.0 && lb * lb >= best.0 {
                 continue;
             }
-            let (v, d, l, r) = self.nodes[n];
-            let mut dist = 0.0;
-            for (a, b) in points[v].iter().zip(x) {
-                dist += (a - b) * (a - b);
-                if dist >= best.0 {
-                    break;
+            let start = g * self.size;
+            let end = (start + self.size).min(points.len());
+            for (i, p) in points[start..end].iter().enumerate() {
+                let mut d = 0.0;
+                for (a, b) in p.iter().zip(x) {
+                    d += (a - b) * (a - b);
+                    if d >= best.0 {
+                        break;
+                    }
+                }
+                if d < best.0 {
+                    best = (d, start + i);
                 }
             }
-            if dist < best.0 {
-                best = (dist, v);
-            }
-            let diff = x[d] - points[v][d];
-            let (near, far) = if diff < 0.0 { (l, r) } else { (r, l) };
-            if diff * diff < best.0 {
-                stack.push(far);
-            }
-            stack.push(near);
         }
         best
     }
@@ -194,7 +173,7 @@ impl FlowCurve {
         };
         let points = resample(&raw, VERTICES);
         Ok(FlowCurve {
-            tree: KdTree::new(&points),
+            tree: Groups::new(&points),
             points,
             exact: objective.exact_flow(x0, 0.0, &mut probe),
         })
@@ -227,7 +206,7 @@ impl FlowCurve {
     }
 
     /// Distance from `x` to the polyline and the index of the nearest vertex; `hint` (the
-    /// previous iterate's vertex) seeds the k-d tree search with a good bound.
+    /// previous iterate's vertex) seeds the search with a good bound.
     pub fn distance_near(&self, x: &[f64], hint: usize) -> (f64, usize) {
         let pts = &self.points;
         if pts.len() == 1 {

@@ -240,12 +240,7 @@ impl<T: Scalar> Stepper<T> for RungeKutta<T> {
         match self.size.clone() {
             StepSize::Fixed(h) => {
                 // Land on the limit instead of leaving a sliver of a few ulps.
-                let (h, landed) = match t_limit {
-                    Some(tl) if tl - t <= h * (T::one() + lit::<T>(8.0) * T::default_epsilon()) => {
-                        (tl - t, true)
-                    }
-                    _ => (h, false),
-                };
+                let (h, landed) = crate::stepper::fixed_step(t, h, t_limit);
                 self.stages(field, t, y, h);
                 combine(y_new, y, h, tab.b, &self.k);
                 self.k0_valid = false;
@@ -277,10 +272,7 @@ impl<T: Scalar> Stepper<T> for RungeKutta<T> {
                         self.set_h(h_abs, control);
                         return StepResult::TooSmall { h: h_abs };
                     }
-                    let (h, landed) = match t_limit {
-                        Some(tl) if t + h_abs > tl => (tl - t, true),
-                        _ => (h_abs, false),
-                    };
+                    let (h, landed) = crate::stepper::clipped_step(t, h_abs, t_limit);
                     self.stages(field, t, y, h);
                     combine(y_new, y, h, tab.b, &self.k);
                     field.eval(t + h, y_new, &mut self.k[s]);

@@ -432,15 +432,7 @@ impl<T: Scalar> Stepper<T> for RosenbrockMethod<T> {
         let mut rejected = 0u32;
         match self.size.clone() {
             StepSize::Fixed(h_fixed) => {
-                let (mut h, mut landed) = match t_limit {
-                    Some(tl)
-                        if tl - t
-                            <= h_fixed * (T::one() + lit::<T>(8.0) * T::default_epsilon()) =>
-                    {
-                        (tl - t, true)
-                    }
-                    _ => (h_fixed, false),
-                };
+                let (mut h, mut landed) = crate::stepper::fixed_step(t, h_fixed, t_limit);
                 loop {
                     // A sliver left before the limit is taken as it is; only halving after
                     // a failure can make the step too small.
@@ -489,10 +481,7 @@ impl<T: Scalar> Stepper<T> for RosenbrockMethod<T> {
                         self.set_h(h_abs, control);
                         return StepResult::TooSmall { h: h_abs };
                     }
-                    let (h, landed) = match t_limit {
-                        Some(tl) if t + h_abs > tl => (tl - t, true),
-                        _ => (h_abs, false),
-                    };
+                    let (h, landed) = crate::stepper::clipped_step(t, h_abs, t_limit);
                     let err = if self.attempt(field, t, y, y_new, h) {
                         error_norm(&self.err, y, y_new, rtol, atol)
                     } else {

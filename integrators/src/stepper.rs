@@ -16,6 +16,25 @@ pub struct Accepted<T> {
     pub landed: bool,
 }
 
+/// A fixed step `h` from `t`, shortened to end exactly on `t_limit` when it would pass
+/// it or leave a sliver of a few ulps before it; the flag says whether it lands.
+pub(crate) fn fixed_step<T: Scalar>(t: T, h: T, t_limit: Option<T>) -> (T, bool) {
+    let slack = T::one() + nalgebra::convert::<f64, T>(8.0) * T::default_epsilon();
+    match t_limit {
+        Some(tl) if tl - t <= h * slack => (tl - t, true),
+        _ => (h, false),
+    }
+}
+
+/// An attempted adaptive step `h` from `t`, clipped to end exactly on `t_limit` when it
+/// would pass it (SciPy's rule); the flag says whether it lands.
+pub(crate) fn clipped_step<T: Scalar>(t: T, h: T, t_limit: Option<T>) -> (T, bool) {
+    match t_limit {
+        Some(tl) if t + h > tl => (tl - t, true),
+        _ => (h, false),
+    }
+}
+
 /// What a call to [`Stepper::step`] produced.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum StepResult<T> {

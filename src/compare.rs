@@ -163,6 +163,12 @@ impl Comparison {
     /// Runs every (problem, method) pair, in parallel, rows in (problem, method) order.
     /// The output is the same whatever the number of threads (wall times aside).
     pub fn run(&self) -> Result<Vec<CompareRun>> {
+        self.run_with_progress(&|| {})
+    }
+
+    /// [`Comparison::run`], calling `row_done` as each row finishes (from any thread; for
+    /// a progress bar).
+    pub fn run_with_progress(&self, row_done: &(dyn Fn() + Sync)) -> Result<Vec<CompareRun>> {
         self.check()?;
         let problems = self.problem_specs();
         // One reference curve per problem (and start).
@@ -174,7 +180,11 @@ impl Comparison {
             .flat_map(|i| self.methods.iter().map(move |m| (i, m)))
             .collect();
         jobs.par_iter()
-            .map(|&(i, m)| self.one(&problems[i], m, curves[i].as_ref()))
+            .map(|&(i, m)| {
+                let row = self.one(&problems[i], m, curves[i].as_ref());
+                row_done();
+                row
+            })
             .collect()
     }
 

@@ -486,7 +486,22 @@ fn compare(args: CompareArgs) -> Result<ExitCode, Error> {
         base,
         tune,
     };
-    let rows = cmp.run()?;
+    let rows = {
+        use std::io::IsTerminal;
+        let total = (cmp.problem_specs().len() * cmp.methods.len()) as u64;
+        let bar = if std::io::stderr().is_terminal() {
+            indicatif::ProgressBar::new(total)
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} runs {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        let rows = cmp.run_with_progress(&|| bar.inc(1));
+        bar.finish_and_clear();
+        rows?
+    };
     let json = match &args.out {
         Some(_) => Some(
             serde_json::to_string_pretty(&serde_json::json!({ "runs": &rows }))

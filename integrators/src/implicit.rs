@@ -192,13 +192,6 @@ impl<T: Scalar> ImplicitEuler<T> {
         self.f0_valid = true;
         self.jac.invalidate();
     }
-
-    fn set_h(&mut self, h_next: T, control: ErrorControl<T>) {
-        if let StepSize::Adaptive { h, control: c, .. } = &mut self.size {
-            *h = Some(h_next);
-            *c = control;
-        }
-    }
 }
 
 impl<T: Scalar> Stepper<T> for ImplicitEuler<T> {
@@ -276,7 +269,7 @@ impl<T: Scalar> Stepper<T> for ImplicitEuler<T> {
                 h_abs = h_abs.max(min_step);
                 loop {
                     if h_abs < min_step || !h_abs.is_finite() {
-                        self.set_h(h_abs, control);
+                        self.size.set_next(h_abs, control);
                         return StepResult::TooSmall { h: h_abs };
                     }
                     let (h, landed) = crate::stepper::clipped_step(t, h_abs, t_limit);
@@ -288,7 +281,7 @@ impl<T: Scalar> Stepper<T> for ImplicitEuler<T> {
                             let err = self.error(y, y_new, h, rtol, atol);
                             if err < T::one() {
                                 let factor = control.accept(err, rejected > 0);
-                                self.set_h(h * factor, control);
+                                self.size.set_next(h * factor, control);
                                 self.accepted();
                                 return StepResult::Accepted(Accepted {
                                     h,
@@ -312,10 +305,7 @@ impl<T: Scalar> Stepper<T> for ImplicitEuler<T> {
     }
 
     fn next_step_size(&self) -> Option<T> {
-        match &self.size {
-            StepSize::Fixed(h) => Some(*h),
-            StepSize::Adaptive { h, .. } => *h,
-        }
+        self.size.next()
     }
 }
 

@@ -29,6 +29,24 @@ pub enum StepSize<T> {
     },
 }
 
+impl<T: Scalar> StepSize<T> {
+    /// The step size the next step tries: the fixed h, or the controller's proposal.
+    pub fn next(&self) -> Option<T> {
+        match self {
+            StepSize::Fixed(h) => Some(*h),
+            StepSize::Adaptive { h, .. } => *h,
+        }
+    }
+
+    /// Stores the next adaptive step and the controller's updated history.
+    pub(crate) fn set_next(&mut self, h_next: T, control: ErrorControl<T>) {
+        if let StepSize::Adaptive { h, control: c, .. } = self {
+            *h = Some(h_next);
+            *c = control;
+        }
+    }
+}
+
 /// An explicit Runge–Kutta method: a [`Tableau`] run at a fixed or controlled step.
 ///
 /// Stage buffers are allocated once, in the constructor. With an embedded tableau under
@@ -269,7 +287,7 @@ impl<T: Scalar> Stepper<T> for RungeKutta<T> {
                 let mut rejected = 0u32;
                 loop {
                     if h_abs < min_step || !h_abs.is_finite() {
-                        self.set_h(h_abs, control);
+                        self.size.set_next(h_abs, control);
                         return StepResult::TooSmall { h: h_abs };
                     }
                     let (h, landed) = crate::stepper::clipped_step(t, h_abs, t_limit);
@@ -281,7 +299,7 @@ impl<T: Scalar> Stepper<T> for RungeKutta<T> {
                     let err = error_norm(&self.stage, y, y_new, rtol, atol);
                     if err < T::one() {
                         let factor = control.accept(err, rejected > 0);
-                        self.set_h(h * factor, control);
+                        self.size.set_next(h * factor, control);
                         self.k.swap(0, s);
                         self.k0_valid = true;
                         return StepResult::Accepted(Accepted {
@@ -303,19 +321,7 @@ impl<T: Scalar> Stepper<T> for RungeKutta<T> {
     }
 
     fn next_step_size(&self) -> Option<T> {
-        match &self.size {
-            StepSize::Fixed(h) => Some(*h),
-            StepSize::Adaptive { h, .. } => *h,
-        }
-    }
-}
-
-impl<T: Scalar> RungeKutta<T> {
-    fn set_h(&mut self, h_next: T, control: ErrorControl<T>) {
-        if let StepSize::Adaptive { h, control: c, .. } = &mut self.size {
-            *h = Some(h_next);
-            *c = control;
-        }
+        self.size.next()
     }
 }
 

@@ -383,13 +383,6 @@ impl<T: Scalar> RosenbrockMethod<T> {
         }
         self.jac.invalidate();
     }
-
-    fn set_h(&mut self, h_next: T, control: ErrorControl<T>) {
-        if let StepSize::Adaptive { h, control: c, .. } = &mut self.size {
-            *h = Some(h_next);
-            *c = control;
-        }
-    }
 }
 
 /// out = y + Σⱼ coef[j]·u[j], skipping zero coefficients.
@@ -478,7 +471,7 @@ impl<T: Scalar> Stepper<T> for RosenbrockMethod<T> {
                 h_abs = h_abs.max(min_step);
                 loop {
                     if h_abs < min_step || !h_abs.is_finite() {
-                        self.set_h(h_abs, control);
+                        self.size.set_next(h_abs, control);
                         return StepResult::TooSmall { h: h_abs };
                     }
                     let (h, landed) = crate::stepper::clipped_step(t, h_abs, t_limit);
@@ -489,7 +482,7 @@ impl<T: Scalar> Stepper<T> for RosenbrockMethod<T> {
                     };
                     if err < T::one() {
                         let factor = control.accept(err, rejected > 0);
-                        self.set_h(h * factor, control);
+                        self.size.set_next(h * factor, control);
                         self.accepted();
                         return StepResult::Accepted(Accepted {
                             h,
@@ -511,10 +504,7 @@ impl<T: Scalar> Stepper<T> for RosenbrockMethod<T> {
     }
 
     fn next_step_size(&self) -> Option<T> {
-        match &self.size {
-            StepSize::Fixed(h) => Some(*h),
-            StepSize::Adaptive { h, .. } => *h,
-        }
+        self.size.next()
     }
 }
 

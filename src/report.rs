@@ -17,6 +17,12 @@ pub struct ProblemEntry {
     pub params: BTreeMap<String, f64>,
     /// Dimension n.
     pub dim: usize,
+    /// The formula of an `expr` problem (absent for registered problems).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub formula: Option<String>,
+    /// The variables of an `expr` problem in their order in θ (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variables: Option<Vec<String>>,
 }
 
 /// Writes `2.0` as `2` (keys such as `n`), other values as they are.
@@ -156,7 +162,7 @@ impl<'a, T: Scalar + Real, O: Objective<T> + ?Sized> Recorder<'a, T, O> {
             loss: to_f64(loss),
             grad_norm: to_f64(self.g.norm()),
             h: p.h.map(to_f64),
-            h_range: p.h_range.map(|(a, b)| [to_f64(a), to_f64(b)]),
+            h_range: p.h_range().map(|(a, b)| [to_f64(a), to_f64(b)]),
             theta: self.theta.then(|| to_vec(p.y)),
         });
     }
@@ -166,7 +172,7 @@ impl<T: Scalar + Real, O: Objective<T> + ?Sized> Observer<T> for Recorder<'_, T,
     fn observe(&mut self, p: &Point<'_, T>) {
         let due = match self.every {
             _ if p.step == 0 => self.records.is_empty(),
-            Some(k) => p.step % k == 0,
+            Some(k) => p.step.is_multiple_of(k),
             None => false,
         };
         if due {

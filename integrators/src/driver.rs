@@ -151,7 +151,7 @@ impl<T> Stats<T> {
 }
 
 /// The state an [`Observer`] sees after an accepted step (and at step 0).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct Point<'a, T: Scalar> {
     /// Accepted steps so far.
     pub step: u64,
@@ -164,8 +164,29 @@ pub struct Point<'a, T: Scalar> {
     /// Size of the step that led here (`None` at step 0); for a diagonal step, the
     /// gradient-weighted mean of its components.
     pub h: Option<T>,
-    /// (min, max) of the per-component steps of a diagonal step.
-    pub h_range: Option<(T, T)>,
+    /// The stepper, for [`Point::h_range`], worked out only when asked for.
+    pub stepper: Option<&'a dyn Stepper<T>>,
+}
+
+impl<T: Scalar> Point<'_, T> {
+    /// (min, max) of the per-component steps of a diagonal step (a sweep over the
+    /// stepper's state: call it when recording, not on every step).
+    pub fn h_range(&self) -> Option<(T, T)> {
+        self.stepper.and_then(|s| s.step_range())
+    }
+}
+
+impl<T: Scalar> std::fmt::Debug for Point<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Point")
+            .field("step", &self.step)
+            .field("evals", &self.evals)
+            .field("t", &self.t)
+            .field("y", &self.y)
+            .field("h", &self.h)
+            .field("h_range", &self.h_range())
+            .finish()
+    }
 }
 
 /// Watches a run: called at the start, after every accepted step and at the end.
@@ -255,7 +276,7 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
             t: self.t,
             y: &self.y,
             h: self.stats.h_last,
-            h_range: self.stepper.step_range(),
+            stepper: Some(&self.stepper),
         }
     }
 
@@ -286,7 +307,7 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
                 t: self.t,
                 y: &self.y,
                 h: None,
-                h_range: None,
+                stepper: None,
             });
         }
         let status = loop {
@@ -335,7 +356,7 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
                         t: self.t,
                         y: &self.y,
                         h: Some(a.h),
-                        h_range: self.stepper.step_range(),
+                        stepper: Some(&self.stepper),
                     });
                 }
             }
@@ -348,7 +369,7 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
                 t: self.t,
                 y: &self.y,
                 h: self.stats.h_last,
-                h_range: self.stepper.step_range(),
+                stepper: Some(&self.stepper),
             },
             status,
         );

@@ -40,6 +40,7 @@ pub mod field;
 pub mod implicit;
 mod initial;
 pub mod jacobian;
+pub mod kernel;
 pub mod linalg;
 pub mod norm;
 pub mod optim;

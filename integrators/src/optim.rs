@@ -27,6 +27,9 @@
 //!   momentum): the flow time at which heavy ball tracks the gradient flow (Kovachki &
 //!   Stuart, JMLR 22 (2021)); c = 1 otherwise (Adam's m is an average, not a sum).
 
+use crate::kernel::{
+    dispatch, elementwise, leaf_loop, nest, sweep, zip_all, Block, Lanes, Summary, Theta,
+};
 use crate::scalar::lit;
 use crate::stepper::{Accepted, StepResult, Stepper};
 use crate::{Scalar, VectorField};
@@ -193,61 +196,34 @@ impl<T: Scalar> Rule<T> {
     }
 }
 
-/// `torch.lerp(a, b, w)`: a + w(b − a) for |w| < ½, else b − (b − a)(1 − w).
-#[inline]
-fn lerp<T: Scalar>(a: T, b: T, w: T) -> T {
-    if w.abs() < lit(0.5) {
-        a + w * (b - a)
-    } else {
-        b - (b - a) * (T::one() - w)
-    }
+/// `torch.lerp(a, b, w)` for a fixed weight: a + w(b − a) for |w| < ½, else
+/// b − (b − a)(1 − w).
+#[derive(Clone, Copy)]
+struct Lerp<T> {
+    w: T,
+    one_minus_w: T,
+    small: bool,
 }
 
-/// Running summary of the per-component steps hᵢ of one step.
-struct Diag<T> {
-    min: T,
-    max: T,
-    hg2: T,
-    g2: T,
-    /// Components with gᵢ ≠ 0, and the last such hᵢ.
-    count: usize,
-    last: T,
-}
-
-impl<T: Scalar> Diag<T> {
-    fn new() -> Self {
-        Diag {
-            min: T::max_value().unwrap_or(T::one()),
-            max: T::zero(),
-            hg2: T::zero(),
-            g2: T::zero(),
-            count: 0,
-            last: T::zero(),
+impl<T: Scalar> Lerp<T> {
+    fn new(w: T) -> Self {
+        Lerp {
+            w,
+            one_minus_w: T::one() - w,
+            small: w.abs() < lit(0.5),
         }
     }
 
-    #[inline]
-    fn add(&mut self, h: T, g: T) {
-        self.min = self.min.min(h);
-        self.max = self.max.max(h);
-        let g2 = g * g;
-        self.hg2 += h * g2;
-        self.g2 += g2;
-        if g != T::zero() {
-            self.count += 1;
-            self.last = h;
-        }
-    }
-
-    /// The gradient-weighted mean Σhᵢgᵢ²/Σgᵢ² (0 when g = 0); a single weighted value is
-    /// returned as it is, so that in one dimension h̄ = h exactly.
-    fn mean(&self) -> T {
-        if self.count == 1 {
-            self.last
-        } else if self.g2 > T::zero() {
-            self.hg2 / self.g2
+    /// Both branches are computed and one is selected, so that the loop vectorizes.
+    #[inline(always)]
+    fn at(self, a: T, b: T) -> T {
+        let d = b - a;
+        let near_a = a + self.w * d;
+        let near_b = b - d * self.one_minus_w;
+        if self.small {
+            near_a
         } else {
-            T::zero()
+            near_b
         }
     }
 }
@@ -265,8 +241,9 @@ pub struct Optimizer<T: Scalar> {
     /// f(t, y) = −∇L at the current point, when valid.
     f: DVector<T>,
     f_valid: bool,
-    /// Per-component step range (min, max) of the last step, for diagonal rules.
-    h_range: Option<(T, T)>,
+    /// The per-component step range of the last step, or what it takes to work it out.
+    #[serde(default)]
+    range: StepRange<T>,
 }
 
 impl<T: Scalar> Optimizer<T> {
@@ -278,7 +255,7 @@ impl<T: Scalar> Optimizer<T> {
             steps: 0,
             f: DVector::zeros(dim),
             f_valid: false,
-            h_range: None,
+            range: StepRange::None,
         }
     }
 
@@ -311,27 +288,80 @@ impl<T: Scalar> Optimizer<T> {
 
     /// (min, max) of the per-component step hᵢ in the last step (diagonal rules only).
     pub fn step_range(&self) -> Option<(T, T)> {
-        self.h_range
+        self.range.resolve(&self.rule)
     }
 
-    /// Writes θ₊ from θ and returns (h̄, diagonal range). `t_room`: time left before the
-    /// limit, for rules that can shorten their step.
-    fn update(&mut self, y: &DVector<T>, out: &mut DVector<T>, t_room: Option<T>) -> (T, bool) {
-        let lr = self.lr;
+    /// One step in place, the way `torch.optim` steps: θ ← θ + Δ(g) for the gradient
+    /// `grad` at `theta`, updating the rule's state. Returns the ODE time advanced,
+    /// dt = c·h̄ (see the module documentation).
+    ///
+    /// This is the fused kernel without the integrator around it: one sweep over θ, g
+    /// and the state. An [`crate::Integrator`] instead writes θ₊ into a second vector,
+    /// so that it can return to θₖ when a step diverges.
+    ///
+    /// ```
+    /// use gradflow_integrators::optim::{Optimizer, Rule};
+    /// use nalgebra::DVector;
+    ///
+    /// // L = ½‖θ‖²: g = θ, so SGD with lr = 0.1 scales θ by 0.9 each step.
+    /// let mut opt = Optimizer::new(0.1, Rule::sgd(0.0, 0.0, false, 2), 2);
+    /// let mut theta = DVector::from_vec(vec![1.0, -2.0]);
+    /// let grad = theta.clone();
+    /// let dt = opt.step_in_place(&mut theta, &grad).unwrap();
+    /// assert_eq!((dt, theta[0], theta[1]), (0.1, 0.9, -1.8));
+    /// ```
+    pub fn step_in_place(
+        &mut self,
+        theta: &mut DVector<T>,
+        grad: &DVector<T>,
+    ) -> Result<T, DimensionError> {
+        if !self.is_consistent(theta.len()) || grad.len() != theta.len() {
+            return Err(DimensionError {
+                expected: self.f.len(),
+                theta: theta.len(),
+                grad: grad.len(),
+            });
+        }
+        self.steps += 1;
+        let (h, _, range) = Self::update(
+            &mut self.rule,
+            self.lr,
+            self.steps,
+            Theta::InPlace {
+                theta: theta.as_mut_slice(),
+                grad: grad.as_slice(),
+            },
+            None,
+        );
+        self.range = range;
+        Ok(self.rule.time_factor() * h)
+    }
+
+    /// Writes θ₊ and returns (h̄, whether the step was shortened to land on the limit).
+    /// `t_room`: time left before the limit, for rules that can shorten their step.
+    /// `k` is the step's number (from 1); returns h̄, whether the step landed, and the
+    /// per-component step range.
+    fn update(
+        rule: &mut Rule<T>,
+        lr: T,
+        k: u64,
+        theta: Theta<'_, T>,
+        t_room: Option<T>,
+    ) -> (T, bool, StepRange<T>) {
         let neg_lr = -lr;
-        let f = &self.f;
-        let k = self.steps;
-        let mut diag = Diag::new();
+        let n = match &theta {
+            Theta::InPlace { theta, .. } => theta.len(),
+            Theta::Step { y, .. } => y.len(),
+        };
         let mut landed = false;
-        let mut is_diag = true;
-        let h = match &mut self.rule {
+        // Per-component rules return hᵢ = c/dᵢ's summary and c.
+        let (h, diag) = match rule {
             Rule::Fixed {
                 momentum,
                 dampening,
                 nesterov,
                 buf,
             } => {
-                is_diag = false;
                 let (mu, tau) = (*momentum, *dampening);
                 if mu == T::zero() {
                     let mut h = lr;
@@ -342,30 +372,45 @@ impl<T: Scalar> Optimizer<T> {
                         }
                     }
                     let neg_h = -h;
-                    out.zip_zip_apply(y, f, |o, th, fi| *o = th + neg_h * -fi);
-                    h
+                    let block = Block { theta, state: [] };
+                    sweep(block, &|b: Block<'_, T, 0>| {
+                        dispatch(
+                            #[inline(always)]
+                            || elementwise!(b, [], |th, g, _j| th + neg_h * g),
+                        );
+                        Summary::empty()
+                    });
+                    (h, Diag::None)
                 } else {
                     let damp = T::one() - tau;
                     let first = k == 1;
-                    for ((o, (&th, &fi)), b) in out
-                        .iter_mut()
-                        .zip(y.iter().zip(f.iter()))
-                        .zip(buf.iter_mut())
-                    {
-                        let g = -fi;
-                        *b = if first { g } else { mu * *b + damp * g };
-                        let d = if *nesterov { g + mu * *b } else { *b };
-                        *o = th + neg_lr * d;
-                    }
-                    lr
+                    let nesterov = *nesterov;
+                    let block = Block {
+                        theta,
+                        state: [buf.as_mut_slice()],
+                    };
+                    sweep(block, &|b: Block<'_, T, 1>| {
+                        dispatch(
+                            #[inline(always)]
+                            || {
+                                elementwise!(b, [buf], |th, g, j| {
+                                    let b = if first { g } else { mu * buf[j] + damp * g };
+                                    buf[j] = b;
+                                    let d = if nesterov { g + mu * b } else { b };
+                                    th + neg_lr * d
+                                })
+                            },
+                        );
+                        Summary::empty()
+                    });
+                    (lr, Diag::None)
                 }
             }
             Rule::Normalized => {
-                is_diag = false;
-                let norm = f.norm();
+                let norm = gradient_norm(&theta);
                 if norm == T::zero() {
-                    out.copy_from(y);
-                    T::zero()
+                    copy_theta(theta);
+                    (T::zero(), Diag::None)
                 } else {
                     let mut step = neg_lr;
                     let mut h = lr / norm;
@@ -377,30 +422,45 @@ impl<T: Scalar> Optimizer<T> {
                             landed = true;
                         }
                     }
-                    out.zip_zip_apply(y, f, |o, th, fi| *o = th + step * (-fi / norm));
-                    h
+                    sweep(Block { theta, state: [] }, &|b: Block<'_, T, 0>| {
+                        dispatch(
+                            #[inline(always)]
+                            || elementwise!(b, [], |th, g, _j| th + step * (g / norm)),
+                        );
+                        Summary::empty()
+                    });
+                    (h, Diag::None)
                 }
             }
             Rule::Sign => {
-                for (o, (&th, &fi)) in out.iter_mut().zip(y.iter().zip(f.iter())) {
-                    let g = -fi;
-                    let s = if g > T::zero() {
-                        T::one()
-                    } else if g < T::zero() {
-                        -T::one()
-                    } else {
-                        T::zero()
-                    };
-                    if g != T::zero() {
-                        diag.add(lr / g.abs(), g);
-                    }
-                    *o = th + neg_lr * s;
-                }
-                diag.mean()
+                let (zero, one, far) = (T::zero(), T::one(), Summary::<T>::empty().dmin);
+                let s = sweep(Block { theta, state: [] }, &|b: Block<'_, T, 0>| {
+                    dispatch(
+                        #[inline(always)]
+                        || {
+                            let mut acc = Lanes::<T, true>::new();
+                            leaf_loop!(b, [], |th, g, j| {
+                                let a = g.abs();
+                                let nonzero = g != zero;
+                                // hᵢ = lr/|gᵢ| over the components that move: hᵢgᵢ² = lr·|gᵢ|.
+                                acc.add(j, lr * a, g * g, if nonzero { a } else { far }, a);
+                                let s = if g > zero {
+                                    one
+                                } else if g < zero {
+                                    -one
+                                } else {
+                                    zero
+                                };
+                                th + neg_lr * s
+                            });
+                            acc.finish()
+                        },
+                    )
+                });
+                (T::zero(), Diag::Sign(s))
             }
             Rule::RmsNorm { alpha, eps, g2 } => {
-                is_diag = false;
-                let norm = f.norm();
+                let norm = gradient_norm(&theta);
                 // G ← αG + ((1 − α)‖g‖)‖g‖: addcmul's order on the scalar ‖g‖, so that in
                 // one dimension this is RMSprop bit for bit (√(g²) = |g| exactly).
                 *g2 = *alpha * *g2 + (T::one() - *alpha) * norm * norm;
@@ -414,8 +474,14 @@ impl<T: Scalar> Optimizer<T> {
                         landed = true;
                     }
                 }
-                out.zip_zip_apply(y, f, |o, th, fi| *o = th + (step * -fi) / avg);
-                h
+                sweep(Block { theta, state: [] }, &|b: Block<'_, T, 0>| {
+                    dispatch(
+                        #[inline(always)]
+                        || elementwise!(b, [], |th, g, _j| th + (step * g) / avg),
+                    );
+                    Summary::empty()
+                });
+                (h, Diag::None)
             }
             Rule::Rms {
                 alpha,
@@ -428,36 +494,139 @@ impl<T: Scalar> Optimizer<T> {
             } => {
                 let (a, e, mu) = (*alpha, *eps, *momentum);
                 let one_minus = T::one() - a;
-                for i in 0..y.len() {
-                    let g = -f[i];
-                    v[i] = a * v[i] + one_minus * g * g;
-                    let avg = if *centered {
-                        gbar[i] = lerp(gbar[i], g, one_minus);
-                        (v[i] + -gbar[i] * gbar[i]).sqrt()
-                    } else {
-                        v[i].sqrt()
-                    } + e;
-                    diag.add(lr / avg, g);
-                    out[i] = if mu > T::zero() {
-                        buf[i] = mu * buf[i] + g / avg;
-                        y[i] + neg_lr * buf[i]
-                    } else {
-                        y[i] + (neg_lr * g) / avg
-                    };
-                }
-                diag.mean()
+                let lerp = Lerp::new(one_minus);
+                let s = match (*centered, mu > T::zero()) {
+                    (false, false) => sweep(
+                        Block {
+                            theta,
+                            state: [v.as_mut_slice()],
+                        },
+                        &|b: Block<'_, T, 1>| {
+                            dispatch(
+                                #[inline(always)]
+                                || {
+                                    let mut acc = Lanes::<T, false>::new();
+                                    leaf_loop!(b, [v], |th, g, j| {
+                                        let vi = a * v[j] + one_minus * g * g;
+                                        v[j] = vi;
+                                        let avg = vi.sqrt() + e;
+                                        let delta = (neg_lr * g) / avg;
+                                        acc.add(j, -delta * g, g * g, avg, avg);
+                                        th + delta
+                                    });
+                                    acc.finish()
+                                },
+                            )
+                        },
+                    ),
+                    (true, false) => sweep(
+                        Block {
+                            theta,
+                            state: [v.as_mut_slice(), gbar.as_mut_slice()],
+                        },
+                        &|b: Block<'_, T, 2>| {
+                            dispatch(
+                                #[inline(always)]
+                                || {
+                                    let mut acc = Lanes::<T, false>::new();
+                                    leaf_loop!(b, [v, gbar], |th, g, j| {
+                                        let vi = a * v[j] + one_minus * g * g;
+                                        v[j] = vi;
+                                        let gb = lerp.at(gbar[j], g);
+                                        gbar[j] = gb;
+                                        let avg = (vi + -gb * gb).sqrt() + e;
+                                        let delta = (neg_lr * g) / avg;
+                                        acc.add(j, -delta * g, g * g, avg, avg);
+                                        th + delta
+                                    });
+                                    acc.finish()
+                                },
+                            )
+                        },
+                    ),
+                    (false, true) => sweep(
+                        Block {
+                            theta,
+                            state: [v.as_mut_slice(), buf.as_mut_slice()],
+                        },
+                        &|b: Block<'_, T, 2>| {
+                            dispatch(
+                                #[inline(always)]
+                                || {
+                                    let mut acc = Lanes::<T, false>::new();
+                                    leaf_loop!(b, [v, buf], |th, g, j| {
+                                        let vi = a * v[j] + one_minus * g * g;
+                                        v[j] = vi;
+                                        let avg = vi.sqrt() + e;
+                                        let q = g / avg;
+                                        let bi = mu * buf[j] + q;
+                                        buf[j] = bi;
+                                        acc.add(j, (lr * q) * g, g * g, avg, avg);
+                                        th + neg_lr * bi
+                                    });
+                                    acc.finish()
+                                },
+                            )
+                        },
+                    ),
+                    (true, true) => sweep(
+                        Block {
+                            theta,
+                            state: [v.as_mut_slice(), gbar.as_mut_slice(), buf.as_mut_slice()],
+                        },
+                        &|b: Block<'_, T, 3>| {
+                            dispatch(
+                                #[inline(always)]
+                                || {
+                                    let mut acc = Lanes::<T, false>::new();
+                                    leaf_loop!(b, [v, gbar, buf], |th, g, j| {
+                                        let vi = a * v[j] + one_minus * g * g;
+                                        v[j] = vi;
+                                        let gb = lerp.at(gbar[j], g);
+                                        gbar[j] = gb;
+                                        let avg = (vi + -gb * gb).sqrt() + e;
+                                        let q = g / avg;
+                                        let bi = mu * buf[j] + q;
+                                        buf[j] = bi;
+                                        acc.add(j, (lr * q) * g, g * g, avg, avg);
+                                        th + neg_lr * bi
+                                    });
+                                    acc.finish()
+                                },
+                            )
+                        },
+                    ),
+                };
+                (T::zero(), Diag::Lazy(s, lr, T::one()))
             }
             Rule::Adagrad { eps, lr_decay, sum } => {
                 let clr = lr / (T::one() + lit::<T>((k - 1) as f64) * *lr_decay);
                 let neg_clr = -clr;
-                for i in 0..y.len() {
-                    let g = -f[i];
-                    sum[i] += g * g;
-                    let std = sum[i].sqrt() + *eps;
-                    diag.add(clr / std, g);
-                    out[i] = y[i] + (neg_clr * g) / std;
-                }
-                diag.mean()
+                let e = *eps;
+                let s = sweep(
+                    Block {
+                        theta,
+                        state: [sum.as_mut_slice()],
+                    },
+                    &|b: Block<'_, T, 1>| {
+                        dispatch(
+                            #[inline(always)]
+                            || {
+                                let mut acc = Lanes::<T, false>::new();
+                                leaf_loop!(b, [sum], |th, g, j| {
+                                    let si = sum[j] + g * g;
+                                    sum[j] = si;
+                                    let std = si.sqrt() + e;
+                                    let delta = (neg_clr * g) / std;
+                                    acc.add(j, -delta * g, g * g, std, std);
+                                    th + delta
+                                });
+                                acc.finish()
+                            },
+                        )
+                    },
+                );
+                (T::zero(), Diag::Lazy(s, clr, T::one()))
             }
             Rule::Adam {
                 beta1,
@@ -474,28 +643,223 @@ impl<T: Scalar> Optimizer<T> {
                 let step = lr / bc1;
                 let neg_step = -step;
                 let bc2_sqrt = bc2.powf(lit(0.5));
+                let (b2, e) = (*beta2, *eps);
                 let (w1, w2) = (T::one() - *beta1, T::one() - *beta2);
-                for i in 0..y.len() {
-                    let g = -f[i];
-                    m[i] = lerp(m[i], g, w1);
-                    v[i] = *beta2 * v[i] + w2 * g * g;
-                    let second = if *amsgrad {
-                        vmax[i] = vmax[i].max(v[i]);
-                        vmax[i]
-                    } else {
-                        v[i]
-                    };
-                    let denom = second.sqrt() / bc2_sqrt + *eps;
-                    diag.add(step / denom, g);
-                    out[i] = y[i] + (neg_step * m[i]) / denom;
-                }
-                diag.mean()
+                let lerp = Lerp::new(w1);
+                // hᵢgᵢ² = (step/dᵢ)·gᵢ² costs a third division per component; at large n
+                // it hides under the memory traffic on a 512-bit path (docs/performance.md).
+                let s = if *amsgrad {
+                    sweep(
+                        Block {
+                            theta,
+                            state: [m.as_mut_slice(), v.as_mut_slice(), vmax.as_mut_slice()],
+                        },
+                        &|b: Block<'_, T, 3>| {
+                            dispatch(
+                                #[inline(always)]
+                                || {
+                                    let mut acc = Lanes::<T, false>::new();
+                                    leaf_loop!(b, [m, v, vmax], |th, g, j| {
+                                        let mi = lerp.at(m[j], g);
+                                        m[j] = mi;
+                                        let vi = b2 * v[j] + w2 * g * g;
+                                        v[j] = vi;
+                                        let top = vmax[j].max(vi);
+                                        vmax[j] = top;
+                                        let denom = top.sqrt() / bc2_sqrt + e;
+                                        let g2 = g * g;
+                                        acc.add(j, (step / denom) * g2, g2, denom, denom);
+                                        th + (neg_step * mi) / denom
+                                    });
+                                    acc.finish()
+                                },
+                            )
+                        },
+                    )
+                } else {
+                    sweep(
+                        Block {
+                            theta,
+                            state: [m.as_mut_slice(), v.as_mut_slice()],
+                        },
+                        &|b: Block<'_, T, 2>| {
+                            dispatch(
+                                #[inline(always)]
+                                || {
+                                    let mut acc = Lanes::<T, false>::new();
+                                    leaf_loop!(b, [m, v], |th, g, j| {
+                                        let mi = lerp.at(m[j], g);
+                                        m[j] = mi;
+                                        let vi = b2 * v[j] + w2 * g * g;
+                                        v[j] = vi;
+                                        let denom = vi.sqrt() / bc2_sqrt + e;
+                                        let g2 = g * g;
+                                        acc.add(j, (step / denom) * g2, g2, denom, denom);
+                                        th + (neg_step * mi) / denom
+                                    });
+                                    acc.finish()
+                                },
+                            )
+                        },
+                    )
+                };
+                (T::zero(), Diag::Lazy(s, step, bc2_sqrt))
             }
         };
-        self.h_range = is_diag.then_some((diag.min.min(diag.max), diag.max));
-        (h, landed)
+        let range = match diag {
+            Diag::None => return (h, landed, StepRange::None),
+            // hᵢ = c/dᵢ, and division by a positive number is monotone: the extreme
+            // steps are c over the extreme denominators, exactly.
+            Diag::Sign(s) => StepRange::Known {
+                lo: if s.dmax > T::zero() {
+                    lr / s.dmax
+                } else {
+                    T::zero()
+                },
+                hi: if s.dmax > T::zero() {
+                    lr / s.dmin
+                } else {
+                    T::zero()
+                },
+            },
+            Diag::Lazy(_, c, bc2_sqrt) => StepRange::Lazy { c, bc2_sqrt },
+        };
+        let (Diag::Sign(s) | Diag::Lazy(s, ..)) = diag else {
+            return (h, landed, range);
+        };
+        let h = if n == 1 {
+            // One component: h̄ is its step, exactly (even where g² underflows).
+            range.resolve(rule).map_or(T::zero(), |r| r.1)
+        } else if s.g2 > T::zero() {
+            s.hg2 / s.g2
+        } else {
+            T::zero()
+        };
+        (h, false, range)
     }
 }
+
+/// What a rule's sweep reports: nothing (one scalar step), or the sums of hᵢgᵢ² and gᵢ²
+/// with the range known (`Sign`) or with c (and Adam's √b₂) to work it out later.
+enum Diag<T> {
+    None,
+    Sign(Summary<T>),
+    Lazy(Summary<T>, T, T),
+}
+
+/// The per-component step range (min hᵢ, max hᵢ) of the last step.
+///
+/// Per-component rules have hᵢ = c/dᵢ with dᵢ a function of their state (√vᵢ + ε and
+/// the like), so the range is worked out from the state when asked for, in a separate
+/// sweep, instead of in every step's sweep: recording is off the hot path.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(bound = "T: Scalar")]
+#[serde(rename_all = "snake_case")]
+enum StepRange<T> {
+    /// A scalar step.
+    #[default]
+    None,
+    /// Known (sign descent: dᵢ = |gᵢ| is not state).
+    Known { lo: T, hi: T },
+    /// hᵢ = c/dᵢ from the state, with Adam's bias correction √b₂.
+    Lazy { c: T, bc2_sqrt: T },
+}
+
+impl<T: Scalar> StepRange<T> {
+    fn resolve(&self, rule: &Rule<T>) -> Option<(T, T)> {
+        match *self {
+            StepRange::None => None,
+            StepRange::Known { lo, hi } => Some((lo, hi)),
+            StepRange::Lazy { c, bc2_sqrt } => {
+                let (lo, hi) = extreme_denominators(rule, bc2_sqrt)?;
+                Some(if hi > T::zero() {
+                    (c / hi, c / lo)
+                } else {
+                    (T::zero(), T::zero())
+                })
+            }
+        }
+    }
+}
+
+/// (min dᵢ, max dᵢ) from a per-component rule's state, with the kernels' arithmetic.
+fn extreme_denominators<T: Scalar>(rule: &Rule<T>, bc2_sqrt: T) -> Option<(T, T)> {
+    let mut lo = Summary::<T>::empty().dmin;
+    let mut hi = T::zero();
+    let mut see = |d: T| {
+        if d < lo {
+            lo = d;
+        }
+        if d > hi {
+            hi = d;
+        }
+    };
+    match rule {
+        Rule::Rms {
+            eps,
+            centered: true,
+            v,
+            gbar,
+            ..
+        } => v
+            .iter()
+            .zip(gbar.iter())
+            .for_each(|(&vi, &gb)| see((vi + -gb * gb).sqrt() + *eps)),
+        Rule::Rms { eps, v, .. } => v.iter().for_each(|&vi| see(vi.sqrt() + *eps)),
+        Rule::Adagrad { eps, sum, .. } => sum.iter().for_each(|&si| see(si.sqrt() + *eps)),
+        Rule::Adam {
+            eps,
+            amsgrad,
+            v,
+            vmax,
+            ..
+        } => {
+            let second = if *amsgrad { vmax } else { v };
+            second.iter().for_each(|&x| see(x.sqrt() / bc2_sqrt + *eps));
+        }
+        _ => return None,
+    }
+    Some((lo, hi))
+}
+
+/// ‖g‖₂ of the gradient a step reads (nalgebra's norm, as before this kernel existed).
+fn gradient_norm<T: Scalar>(theta: &Theta<'_, T>) -> T {
+    let g = match theta {
+        Theta::InPlace { grad, .. } => grad,
+        Theta::Step { field, .. } => field,
+    };
+    nalgebra::DVectorView::from_slice(g, g.len()).norm()
+}
+
+/// θ₊ = θ (a step of length zero).
+fn copy_theta<T: Scalar>(theta: Theta<'_, T>) {
+    if let Theta::Step { y, y_new, .. } = theta {
+        y_new.copy_from_slice(y);
+    }
+}
+
+/// θ, the gradient and the optimizer's state do not have matching dimensions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DimensionError {
+    /// The optimizer's dimension.
+    pub expected: usize,
+    /// θ's length.
+    pub theta: usize,
+    /// The gradient's length.
+    pub grad: usize,
+}
+
+impl std::fmt::Display for DimensionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "optimizer of dimension {} given θ of length {} and a gradient of length {}",
+            self.expected, self.theta, self.grad
+        )
+    }
+}
+
+impl std::error::Error for DimensionError {}
 
 impl<T: Scalar> Stepper<T> for Optimizer<T> {
     fn derivative(&mut self, field: &mut dyn VectorField<T>, t: T, y: &DVector<T>) -> &DVector<T> {
@@ -520,7 +884,18 @@ impl<T: Scalar> Stepper<T> for Optimizer<T> {
             Some(tl) if self.rule.is_scalar_without_memory() => Some(tl - t),
             _ => None,
         };
-        let (h, landed) = self.update(y, y_new, room);
+        let (h, landed, range) = Self::update(
+            &mut self.rule,
+            self.lr,
+            self.steps,
+            Theta::Step {
+                y: y.as_slice(),
+                y_new: y_new.as_mut_slice(),
+                field: self.f.as_slice(),
+            },
+            room,
+        );
+        self.range = range;
         self.f_valid = false;
         StepResult::Accepted(Accepted {
             h,
@@ -539,6 +914,6 @@ impl<T: Scalar> Stepper<T> for Optimizer<T> {
     }
 
     fn step_range(&self) -> Option<(T, T)> {
-        self.h_range
+        self.range.resolve(&self.rule)
     }
 }

@@ -473,9 +473,11 @@ pub fn csv(rows: &[CompareRun]) -> String {
     s
 }
 
-/// A file-name-safe form of a problem spec.
+/// A file-name-safe form of a problem spec; a long one (an `expr:` formula) is cut to
+/// 60 characters and told apart from others by a hash of the whole spec.
 fn slug(spec: &str) -> String {
-    spec.chars()
+    let safe: String = spec
+        .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
                 c
@@ -483,7 +485,15 @@ fn slug(spec: &str) -> String {
                 '_'
             }
         })
-        .collect()
+        .collect();
+    if safe.len() <= 60 {
+        return safe;
+    }
+    // FNV-1a, 64 bits: stable across runs and platforms.
+    let hash = spec.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{}_{hash:016x}", &safe[..60])
 }
 
 impl Comparison {

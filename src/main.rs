@@ -347,11 +347,24 @@ fn print_summary(r: &Report) {
         .collect();
     let pp = params(&pp);
     let sep = if pp.is_empty() { "" } else { ":" };
-    let _ = writeln!(
-        out,
-        "problem  {}{sep}{pp} (n = {})",
-        r.problem.name, r.problem.dim
-    );
+    match (&r.problem.formula, &r.problem.variables) {
+        (Some(formula), Some(vars)) => {
+            let _ = writeln!(
+                out,
+                "problem  {}:{formula} (n = {}: {})",
+                r.problem.name,
+                r.problem.dim,
+                vars.join(", ")
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                out,
+                "problem  {}{sep}{pp} (n = {})",
+                r.problem.name, r.problem.dim
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "method   {}:{} ({})",
@@ -380,6 +393,9 @@ fn print_summary(r: &Report) {
 fn emit(text: &str) {
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
+
+/// The `list` line of the formula problem.
+const EXPR_LINE: &str = "a loss written as a formula, e.g. 'expr:(1-x)^2 + 100*(y-x^2)^2'; variables in sorted order (x, y); needs --x0; exact derivatives (docs/guide.md)";
 
 fn list(json: bool) -> Result<ExitCode, Error> {
     use gradflow::methods::methods;
@@ -410,7 +426,17 @@ fn list(json: bool) -> Result<ExitCode, Error> {
                 })
             })
             .collect();
-        let doc = serde_json::json!({"problems": problems, "methods": methods});
+        let doc = serde_json::json!({
+            "problems": problems,
+            "formula": {
+                "name": "expr",
+                "syntax": "expr:FORMULA",
+                "description": EXPR_LINE,
+                "needs": "x0",
+                "functions": gradflow_problems::expr::FUNCTIONS,
+            },
+            "methods": methods,
+        });
         let _ = writeln!(
             out,
             "{}",
@@ -433,6 +459,12 @@ fn list(json: bool) -> Result<ExitCode, Error> {
             );
         }
     }
+    let _ = writeln!(out, "  {:<12} {EXPR_LINE}", "expr:FORMULA");
+    let _ = writeln!(
+        out,
+        "      functions: {}",
+        gradflow_problems::expr::FUNCTIONS.join(" ")
+    );
     let _ = writeln!(out);
     let _ = writeln!(out, "Methods (--method NAME[:key=value,...])");
     for m in methods() {

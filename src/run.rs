@@ -5,11 +5,11 @@ use crate::error::{Error, Result};
 use crate::flow::GradientFlow;
 use crate::methods::Method;
 use crate::report::{to_vec, MethodEntry, ProblemEntry, Recorder, Report};
-use crate::spec::{Spec, Value};
+use crate::spec::{ProblemSpec, Spec, Value};
 use crate::steppers::AnyStepper;
 use gradflow_integrators::scalar::to_f64;
 use gradflow_integrators::{Integrator, Observer, Point, Scalar, Status, Stop};
-use gradflow_problems::{Objective, Real};
+use gradflow_problems::{Expr, Objective, Real};
 use nalgebra::DVector;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -32,6 +32,20 @@ pub enum SpecField {
 }
 
 impl SpecField {
+    /// The field read as a problem: a registered problem or an `expr:` formula (which
+    /// is written only as text, `"expr:FORMULA"`).
+    pub fn problem_spec(&self) -> Result<ProblemSpec> {
+        match self {
+            SpecField::Text(s) => ProblemSpec::parse(s),
+            SpecField::Object { name, .. } if name.trim() == crate::spec::EXPR => {
+                Err(Error::usage(
+                    "an expr problem is written as one string, \"expr:FORMULA\", not as {\"name\": \"expr\", ...}",
+                ))
+            }
+            SpecField::Object { .. } => self.spec().map(ProblemSpec::Registry),
+        }
+    }
+
     /// The parsed spec.
     pub fn spec(&self) -> Result<Spec> {
         match self {
@@ -194,9 +208,13 @@ impl RunSpec {
         self
     }
 
-    /// Checks the spec: problem, method, keys, start and stops.
+    /// Checks the spec: problem, method, keys, start and stops. An `expr:` problem is
+    /// parsed and differentiated here, and needs `x0` with one value per variable.
     pub fn resolve(&self) -> Result<Resolved> {
-        let pspec = self.problem.spec()?;
+        let pspec = match self.problem.problem_spec()? {
+            ProblemSpec::Registry(spec) => spec,
+            ProblemSpec::Expr(formula) => return self.resolve_expr(&formula),
+        };
         let mut pparams = Vec::new();
         for (k, v) in &pspec.params {
             match v {
@@ -211,6 +229,53 @@ impl RunSpec {
         }
         let problem_params = gradflow_problems::registry::resolve(&pspec.name, &pparams)?;
         let method = Method::from_spec(&self.method.spec()?)?;
+        self.check_run()?;
+        Ok(Resolved {
+            problem_name: gradflow_problems::registry::info(&pspec.name)?
+                .name
+                .to_string(),
+            problem_params,
+            expr: None,
+            method,
+        })
+    }
+
+    /// [`RunSpec::resolve`] for the formula of an `expr:` problem.
+    fn resolve_expr(&self, formula: &str) -> Result<Resolved> {
+        let expr = Expr::parse(formula).map_err(gradflow_problems::ProblemError::from)?;
+        let method = Method::from_spec(&self.method.spec()?)?;
+        self.check_run()?;
+        let vars = expr.variables();
+        let order = format!(
+            "{} variable{} {}",
+            vars.len(),
+            if vars.len() == 1 { "" } else { "s" },
+            vars.join(", ")
+        );
+        match &self.x0 {
+            None => {
+                return Err(Error::usage(format!(
+                    "problem 'expr:{formula}' has no default start: give --x0 (\"x0\" in a spec file) with one value for each of its {order}, in this order"
+                )))
+            }
+            Some(x0) if x0.len() != vars.len() => {
+                return Err(Error::usage(format!(
+                    "x0 has {} values; problem 'expr:{formula}' has {order} (in this order)",
+                    x0.len()
+                )))
+            }
+            Some(_) => {}
+        }
+        Ok(Resolved {
+            problem_name: crate::spec::EXPR.to_string(),
+            problem_params: Vec::new(),
+            expr: Some(expr),
+            method,
+        })
+    }
+
+    /// Checks the stops, the recording and the start (every problem alike).
+    fn check_run(&self) -> Result<()> {
         let nonneg = |name: &str, v: Option<f64>| -> Result<()> {
             match v {
                 Some(x) if !(x.is_finite() && x >= 0.0) => Err(Error::usage(format!(
@@ -241,11 +306,7 @@ impl RunSpec {
                 return Err(Error::usage(format!("x0[{i}] = {} is not finite", x0[i])));
             }
         }
-        Ok(Resolved {
-            problem_name: gradflow_problems::registry::info(&pspec.name)?.name,
-            problem_params,
-            method,
-        })
+        Ok(())
     }
 
     /// The stop conditions in precision `T`.
@@ -280,10 +341,12 @@ impl RunSpec {
 /// A checked run spec: the problem's keys and the method resolved.
 #[derive(Clone, Debug)]
 pub struct Resolved {
-    /// Problem name.
-    pub problem_name: &'static str,
-    /// Every problem key with its value.
+    /// Problem name: a registry name, or `expr` for a formula.
+    pub problem_name: String,
+    /// Every problem key with its value (none for `expr`).
     pub problem_params: Vec<(&'static str, f64)>,
+    /// The parsed formula of an `expr` problem (cheap to clone).
+    pub expr: Option<Expr>,
     /// The method.
     pub method: Method,
 }
@@ -291,8 +354,11 @@ pub struct Resolved {
 impl Resolved {
     /// Builds the problem in precision `T`.
     pub fn objective<T: Real>(&self) -> Result<Box<dyn Objective<T> + Send + Sync>> {
+        if let Some(expr) = &self.expr {
+            return Ok(Box::new(expr.clone()));
+        }
         Ok(gradflow_problems::build::<T>(
-            self.problem_name,
+            &self.problem_name,
             &self.problem_params,
         )?)
     }
@@ -407,6 +473,8 @@ impl Resolved {
                     .map(|&(k, v)| (k.to_string(), v))
                     .collect(),
                 dim: n,
+                formula: self.expr.as_ref().map(|e| e.formula().to_string()),
+                variables: self.expr.as_ref().map(|e| e.variables().to_vec()),
             },
             method: MethodEntry {
                 name: self.method.name().to_string(),

@@ -91,6 +91,57 @@ impl Spec {
     }
 }
 
+/// The name of a problem given by a formula: `expr:FORMULA`.
+pub const EXPR: &str = "expr";
+
+/// A problem spec: a registered problem with its keys, or a formula.
+///
+/// `expr:FORMULA` takes everything after the first `:` as the formula, whole (it may hold
+/// `:`-free text with `,`, `=` and spaces); any other text is a [`Spec`].
+///
+/// ```
+/// use gradflow::spec::ProblemSpec;
+/// let p = ProblemSpec::parse("expr:(1-x)^2 + 100*(y-x^2)^2").unwrap();
+/// assert_eq!(p, ProblemSpec::Expr("(1-x)^2 + 100*(y-x^2)^2".to_string()));
+/// assert!(matches!(ProblemSpec::parse("rosenbrock:n=3").unwrap(), ProblemSpec::Registry(_)));
+/// assert!(ProblemSpec::parse("expr").is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub enum ProblemSpec {
+    /// A registered problem: name and keys.
+    Registry(Spec),
+    /// The formula of an `expr:` problem, as given.
+    Expr(String),
+}
+
+impl ProblemSpec {
+    /// Parses a problem spec: `expr:FORMULA` or `NAME[:key=value,...]`.
+    pub fn parse(text: &str) -> Result<ProblemSpec> {
+        let name = text.split_once(':').map_or(text, |(n, _)| n).trim();
+        if name != EXPR {
+            return Spec::parse(text).map(ProblemSpec::Registry);
+        }
+        match text.split_once(':') {
+            Some((_, formula)) if !formula.trim().is_empty() => {
+                Ok(ProblemSpec::Expr(formula.to_string()))
+            }
+            _ => Err(Error::usage(format!(
+                "problem '{}' needs a formula: expr:FORMULA, e.g. 'expr:(1-x)^2 + 100*(y-x^2)^2' (with --x0)",
+                text.trim()
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for ProblemSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProblemSpec::Registry(s) => s.fmt(f),
+            ProblemSpec::Expr(formula) => write!(f, "{EXPR}:{formula}"),
+        }
+    }
+}
+
 fn parse_value(key: &str, v: &str, text: &str) -> Result<Value> {
     match v {
         "true" => return Ok(Value::Bool(true)),
@@ -272,6 +323,30 @@ mod tests {
             let s = Spec::parse(text).unwrap();
             assert_eq!(Spec::parse(&s.to_string()).unwrap(), s);
         }
+    }
+
+    #[test]
+    fn expr_specs_take_the_formula_whole() {
+        for formula in ["(1-x)^2 + 100*(y-x^2)^2", " x^2 ", "a,b=c:d"] {
+            let text = format!("expr:{formula}");
+            let p = ProblemSpec::parse(&text).unwrap();
+            assert_eq!(p, ProblemSpec::Expr(formula.to_string()));
+            assert_eq!(p.to_string(), text);
+        }
+        assert_eq!(
+            ProblemSpec::parse(" expr :x").unwrap(),
+            ProblemSpec::Expr("x".into())
+        );
+        for text in ["expr", "expr:", "expr:  "] {
+            let e = ProblemSpec::parse(text).unwrap_err().to_string();
+            assert!(e.contains("needs a formula"), "{text}: {e}");
+        }
+        let p = ProblemSpec::parse("rosenbrock:n=3").unwrap();
+        assert_eq!(
+            p,
+            ProblemSpec::Registry(Spec::parse("rosenbrock:n=3").unwrap())
+        );
+        assert!(ProblemSpec::parse("rosenbrock:n").is_err());
     }
 
     #[test]

@@ -22,12 +22,14 @@
 )]
 
 pub mod closure;
+pub mod expr;
 pub mod logistic;
 pub mod objective;
 pub mod registry;
 pub mod smooth;
 
 pub use closure::FnObjective;
+pub use expr::{Expr, ExprError};
 pub use logistic::Logistic;
 pub use objective::{Objective, Real};
 pub use registry::{build, registry, KeySpec, ProblemError, ProblemInfo};

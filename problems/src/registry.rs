@@ -174,6 +174,8 @@ pub enum ProblemError {
     },
     /// The data could not be loaded.
     Data(String),
+    /// An `expr:` formula was rejected (its message carries the column).
+    Expr(crate::expr::ExprError),
 }
 
 impl fmt::Display for ProblemError {
@@ -204,11 +206,18 @@ impl fmt::Display for ProblemError {
                 valid,
             } => write!(f, "{problem}: {key}={value} is invalid; expected {valid}"),
             ProblemError::Data(msg) => write!(f, "problem data: {msg}"),
+            ProblemError::Expr(e) => write!(f, "problem 'expr': {e}"),
         }
     }
 }
 
 impl std::error::Error for ProblemError {}
+
+impl From<crate::expr::ExprError> for ProblemError {
+    fn from(e: crate::expr::ExprError) -> Self {
+        ProblemError::Expr(e)
+    }
+}
 
 /// Looks a problem up by name.
 pub fn info(name: &str) -> Result<&'static ProblemInfo, ProblemError> {

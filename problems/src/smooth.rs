@@ -167,15 +167,26 @@ impl<T: Real> Objective<T> for Rosenbrock {
         }
         s
     }
-    /// gᵢ += (−400θᵢ)·a − 2(1 − θᵢ) and gᵢ₊₁ += 200a with a = θᵢ₊₁ − θᵢ², in this order
-    /// (the fixtures' generator uses the same operations).
+    /// gᵢ = 200aᵢ₋₁ + ((−400θᵢ)·aᵢ − 2(1 − θᵢ)) with aᵢ = θᵢ₊₁ − θᵢ² (a term is absent at
+    /// the ends): the operations of the fixtures' generator, which accumulates
+    /// gᵢ += (−400θᵢ)·aᵢ − 2(1 − θᵢ), gᵢ₊₁ += 200aᵢ, in the same order, and one
+    /// independent expression per component, so the loop vectorizes.
     fn gradient(&self, x: &DVector<T>, g: &mut DVector<T>) {
         let (c400, c200, two, one) = (lit::<T>(-400.0), lit::<T>(200.0), lit::<T>(2.0), T::one());
-        g.fill(T::zero());
-        for i in 0..self.n.saturating_sub(1) {
-            let a = x[i + 1] - x[i] * x[i];
-            g[i] += c400 * x[i] * a - two * (one - x[i]);
-            g[i + 1] += c200 * a;
+        let n = self.n;
+        let (x, g) = (&x.as_slice()[..n], &mut g.as_mut_slice()[..n]);
+        let right = |xi: T, next: T| c400 * xi * (next - xi * xi) - two * (one - xi);
+        let left = |prev: T, xi: T| c200 * (xi - prev * prev);
+        match n {
+            0 => {}
+            1 => g[0] = T::zero(),
+            _ => {
+                g[0] = T::zero() + right(x[0], x[1]);
+                for (gi, w) in g[1..n - 1].iter_mut().zip(x.windows(3)) {
+                    *gi = left(w[0], w[1]) + right(w[1], w[2]);
+                }
+                g[n - 1] = left(x[n - 2], x[n - 1]) + T::zero();
+            }
         }
     }
     fn value_and_gradient(&self, x: &DVector<T>, g: &mut DVector<T>) -> T {
@@ -361,4 +372,31 @@ fn himmelblau_hessian<T: Real>(x: &DVector<T>) -> (T, T, T) {
     let hxy = four * (x[0] + x[1]);
     let hyy = two + four * b + eight * x[1] * x[1];
     (hxx, hxy, hyy)
+}
+
+#[cfg(test)]
+mod rosenbrock_tests {
+    use super::*;
+
+    #[test]
+    fn gradient_is_the_accumulating_loop_bit_for_bit() {
+        for n in [1usize, 2, 3, 5, 1000] {
+            let f = Rosenbrock::new(n);
+            let x = DVector::from_fn(n, |i, _| ((i * 37) % 17) as f64 * 0.13 - 1.1);
+            let mut expected = DVector::<f64>::zeros(n);
+            for i in 0..n.saturating_sub(1) {
+                let a = x[i + 1] - x[i] * x[i];
+                expected[i] += -400.0 * x[i] * a - 2.0 * (1.0 - x[i]);
+                expected[i + 1] += 200.0 * a;
+            }
+            let mut g = DVector::from_element(n, f64::NAN);
+            f.gradient(&x, &mut g);
+            let mut g2 = DVector::<f64>::zeros(n);
+            f.value_and_gradient(&x, &mut g2);
+            for i in 0..n {
+                assert_eq!(g[i].to_bits(), expected[i].to_bits(), "n = {n}, i = {i}");
+                assert_eq!(g2[i].to_bits(), expected[i].to_bits(), "n = {n}, i = {i}");
+            }
+        }
+    }
 }

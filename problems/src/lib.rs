@@ -4,6 +4,11 @@
 //! Every problem is defined exactly as in the project's `problems.md`, so that a run
 //! anywhere gives the same numbers.
 //!
+//! Your own losses: implement [`Objective`], pass two closures to [`FnObjective`], write a
+//! formula for [`Expr`] (exact symbolic derivatives; the CLI's `expr:` problems), or, with
+//! the feature `autodiff`, write one generic loss for `autodiff::AutoObjective` (gradient
+//! and Hessian-vector product by forward-mode automatic differentiation).
+//!
 //! ```
 //! use gradflow_problems::{Objective, Rosenbrock};
 //! use nalgebra::DVector;
@@ -21,6 +26,8 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+#[cfg(feature = "autodiff")]
+pub mod autodiff;
 pub mod closure;
 pub mod expr;
 pub mod logistic;

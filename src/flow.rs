@@ -34,7 +34,9 @@ where
     #[inline]
     fn eval(&mut self, _t: T, y: &DVector<T>, dy: &mut DVector<T>) {
         self.objective.gradient(y, dy);
-        dy.neg_mut();
+        for x in dy.as_mut_slice() {
+            *x = -*x;
+        }
     }
 
     fn potential(&mut self, y: &DVector<T>) -> Option<T> {

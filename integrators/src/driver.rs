@@ -1,7 +1,7 @@
 //! The driver: runs a stepper until a stop condition holds.
 
 use crate::field::Counted;
-use crate::scalar::all_finite;
+use crate::scalar::{all_finite, norm_squared};
 use crate::stepper::{StepResult, Stepper};
 use crate::{Scalar, VectorField};
 use nalgebra::DVector;
@@ -317,11 +317,8 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
             // Every scheme starts from f(t, y): evaluating it here costs nothing extra and
             // catches a state whose field is not finite, or whose ‖f‖² overflows, before
             // stepping from it.
-            let f_ok = self
-                .stepper
-                .derivative(&mut field, self.t, &self.y)
-                .norm_squared()
-                .is_finite();
+            let f_ok =
+                norm_squared(self.stepper.derivative(&mut field, self.t, &self.y)).is_finite();
             self.stats.absorb(&mut field);
             if !f_ok {
                 self.roll_back();

@@ -4,7 +4,7 @@
 //! once: no temporaries, so a step at large n moves the bytes the update needs and no
 //! more (SGD 24, RMSprop 40, Adam 56 bytes per f64 parameter when θ is updated in place).
 //!
-//! * **θ**: [`Theta`] either updates θ in place from the gradient (the `torch.optim`
+//! * **θ**: `Theta` either updates θ in place from the gradient (the `torch.optim`
 //!   way, [`crate::Optimizer::step_in_place`]) or writes θ₊ into a second array from the
 //!   field f = −∇L (the integrator's step, which keeps θₖ for rolling back).
 //! * **Statistics**: rules with per-component steps hᵢ = c/dᵢ also sum hᵢgᵢ² and gᵢ² and
@@ -78,10 +78,17 @@ fn width() -> Width {
     }
 }
 
-/// Runs `f` compiled for the widest vector path the CPU has (`f` must be
-/// `#[inline(always)]` for the choice to reach its body).
+/// Below this many components a leaf runs as built, inlined into its caller: at small n
+/// the cost of a step is its latency, not its width.
+pub const NARROW: usize = 64;
+
+/// Runs `f` (a leaf of `len` components) compiled for the widest vector path the CPU
+/// has (`f` must be `#[inline(always)]` for the choice to reach its body).
 #[inline(always)]
-pub(crate) fn dispatch<R>(f: impl FnOnce() -> R) -> R {
+pub(crate) fn dispatch<R>(len: usize, f: impl FnOnce() -> R) -> R {
+    if len < NARROW {
+        return f();
+    }
     match width() {
         // SAFETY: the CPU supports the feature (checked by `width`).
         #[cfg(target_arch = "x86_64")]
@@ -250,8 +257,7 @@ impl<T: Scalar> Summary<T> {
 pub(crate) struct Lanes<T, const RANGE: bool> {
     hg2: [T; LANES],
     g2: [T; LANES],
-    dmin: [T; LANES],
-    dmax: [T; LANES],
+    range: Option<([T; LANES], [T; LANES])>,
 }
 
 impl<T: Scalar, const RANGE: bool> Lanes<T, RANGE> {
@@ -261,8 +267,7 @@ impl<T: Scalar, const RANGE: bool> Lanes<T, RANGE> {
         Lanes {
             hg2: [e.hg2; LANES],
             g2: [e.g2; LANES],
-            dmin: [e.dmin; LANES],
-            dmax: [e.dmax; LANES],
+            range: RANGE.then_some(([e.dmin; LANES], [e.dmax; LANES])),
         }
     }
 
@@ -272,22 +277,27 @@ impl<T: Scalar, const RANGE: bool> Lanes<T, RANGE> {
     pub(crate) fn add(&mut self, j: usize, hg2: T, g2: T, lo: T, hi: T) {
         self.hg2[j] += hg2;
         self.g2[j] += g2;
-        if RANGE {
-            self.dmin[j] = if lo < self.dmin[j] { lo } else { self.dmin[j] };
-            self.dmax[j] = if hi > self.dmax[j] { hi } else { self.dmax[j] };
+        if let Some((dmin, dmax)) = self.range.as_mut() {
+            dmin[j] = if lo < dmin[j] { lo } else { dmin[j] };
+            dmax[j] = if hi > dmax[j] { hi } else { dmax[j] };
         }
     }
 
-    /// The lanes added in order.
+    /// The lanes added in order, after a leaf of `len` components (lanes it never reached
+    /// hold the neutral values, and are skipped: this is what makes a tiny step cheap).
     #[inline(always)]
-    pub(crate) fn finish(self) -> Summary<T> {
+    pub(crate) fn finish(&self, len: usize) -> Summary<T> {
         let mut s = Summary::empty();
-        for j in 0..LANES {
+        for j in 0..len.min(LANES) {
+            let (dmin, dmax) = self
+                .range
+                .as_ref()
+                .map_or((s.dmin, s.dmax), |(lo, hi)| (lo[j], hi[j]));
             s = s.combine(Summary {
                 hg2: self.hg2[j],
                 g2: self.g2[j],
-                dmin: self.dmin[j],
-                dmax: self.dmax[j],
+                dmin,
+                dmax,
             });
         }
         s
@@ -298,12 +308,26 @@ impl<T: Scalar, const RANGE: bool> Lanes<T, RANGE> {
 /// leaves' summaries along a fixed binary tree (split at the first multiple of
 /// [`LANES`] past the middle); halves of at least [`PAR_MIN`] run on two threads when
 /// the current rayon pool has them.
+#[inline(always)]
 pub(crate) fn sweep<T, const K: usize, F>(block: Block<'_, T, K>, leaf: &F) -> Summary<T>
 where
     T: Scalar,
     F: Fn(Block<'_, T, K>) -> Summary<T> + Sync,
 {
     debug_assert!(block.is_consistent());
+    // One leaf (every small step) is called in place, without the tree.
+    if block.len() <= LEAF {
+        leaf(block)
+    } else {
+        tree(block, leaf)
+    }
+}
+
+fn tree<T, const K: usize, F>(block: Block<'_, T, K>, leaf: &F) -> Summary<T>
+where
+    T: Scalar,
+    F: Fn(Block<'_, T, K>) -> Summary<T> + Sync,
+{
     let n = block.len();
     if n <= LEAF {
         return leaf(block);
@@ -311,9 +335,9 @@ where
     let mid = (n / 2).div_ceil(LANES) * LANES;
     let (a, b) = block.split(mid);
     let (sa, sb) = if n >= PAR_MIN && rayon::current_num_threads() > 1 {
-        rayon::join(|| sweep(a, leaf), || sweep(b, leaf))
+        rayon::join(|| tree(a, leaf), || tree(b, leaf))
     } else {
-        (sweep(a, leaf), sweep(b, leaf))
+        (tree(a, leaf), tree(b, leaf))
     };
     sa.combine(sb)
 }
@@ -336,7 +360,9 @@ macro_rules! nest {
 /// loop the compiler vectorizes), then the remainder with the same lanes.
 macro_rules! leaf_loop {
     ($block:expr, [$($s:ident),*], |$th:ident, $g:ident, $j:ident| $body:expr) => {{
-        let $crate::kernel::Block { theta, state: [$($s),*] } = $block;
+        let block = $block;
+        let len = block.len();
+        let $crate::kernel::Block { theta, state: [$($s),*] } = block;
         match theta {
             $crate::kernel::Theta::InPlace { theta, grad } => {
                 let mut tc = theta.chunks_exact_mut($crate::kernel::LANES);
@@ -380,6 +406,7 @@ macro_rules! leaf_loop {
                 }
             }
         }
+        len
     }};
 }
 

@@ -375,6 +375,7 @@ impl<T: Scalar> Optimizer<T> {
                     let block = Block { theta, state: [] };
                     sweep(block, &|b: Block<'_, T, 0>| {
                         dispatch(
+                            b.len(),
                             #[inline(always)]
                             || elementwise!(b, [], |th, g, _j| th + neg_h * g),
                         );
@@ -391,6 +392,7 @@ impl<T: Scalar> Optimizer<T> {
                     };
                     sweep(block, &|b: Block<'_, T, 1>| {
                         dispatch(
+                            b.len(),
                             #[inline(always)]
                             || {
                                 elementwise!(b, [buf], |th, g, j| {
@@ -424,6 +426,7 @@ impl<T: Scalar> Optimizer<T> {
                     }
                     sweep(Block { theta, state: [] }, &|b: Block<'_, T, 0>| {
                         dispatch(
+                            b.len(),
                             #[inline(always)]
                             || elementwise!(b, [], |th, g, _j| th + step * (g / norm)),
                         );
@@ -436,10 +439,11 @@ impl<T: Scalar> Optimizer<T> {
                 let (zero, one, far) = (T::zero(), T::one(), Summary::<T>::empty().dmin);
                 let s = sweep(Block { theta, state: [] }, &|b: Block<'_, T, 0>| {
                     dispatch(
+                        b.len(),
                         #[inline(always)]
                         || {
                             let mut acc = Lanes::<T, true>::new();
-                            leaf_loop!(b, [], |th, g, j| {
+                            let len = leaf_loop!(b, [], |th, g, j| {
                                 let a = g.abs();
                                 let nonzero = g != zero;
                                 // hᵢ = lr/|gᵢ| over the components that move: hᵢgᵢ² = lr·|gᵢ|.
@@ -453,7 +457,7 @@ impl<T: Scalar> Optimizer<T> {
                                 };
                                 th + neg_lr * s
                             });
-                            acc.finish()
+                            acc.finish(len)
                         },
                     )
                 });
@@ -476,6 +480,7 @@ impl<T: Scalar> Optimizer<T> {
                 }
                 sweep(Block { theta, state: [] }, &|b: Block<'_, T, 0>| {
                     dispatch(
+                        b.len(),
                         #[inline(always)]
                         || elementwise!(b, [], |th, g, _j| th + (step * g) / avg),
                     );
@@ -503,10 +508,11 @@ impl<T: Scalar> Optimizer<T> {
                         },
                         &|b: Block<'_, T, 1>| {
                             dispatch(
+                                b.len(),
                                 #[inline(always)]
                                 || {
                                     let mut acc = Lanes::<T, false>::new();
-                                    leaf_loop!(b, [v], |th, g, j| {
+                                    let len = leaf_loop!(b, [v], |th, g, j| {
                                         let vi = a * v[j] + one_minus * g * g;
                                         v[j] = vi;
                                         let avg = vi.sqrt() + e;
@@ -514,7 +520,7 @@ impl<T: Scalar> Optimizer<T> {
                                         acc.add(j, -delta * g, g * g, avg, avg);
                                         th + delta
                                     });
-                                    acc.finish()
+                                    acc.finish(len)
                                 },
                             )
                         },
@@ -526,10 +532,11 @@ impl<T: Scalar> Optimizer<T> {
                         },
                         &|b: Block<'_, T, 2>| {
                             dispatch(
+                                b.len(),
                                 #[inline(always)]
                                 || {
                                     let mut acc = Lanes::<T, false>::new();
-                                    leaf_loop!(b, [v, gbar], |th, g, j| {
+                                    let len = leaf_loop!(b, [v, gbar], |th, g, j| {
                                         let vi = a * v[j] + one_minus * g * g;
                                         v[j] = vi;
                                         let gb = lerp.at(gbar[j], g);
@@ -539,7 +546,7 @@ impl<T: Scalar> Optimizer<T> {
                                         acc.add(j, -delta * g, g * g, avg, avg);
                                         th + delta
                                     });
-                                    acc.finish()
+                                    acc.finish(len)
                                 },
                             )
                         },
@@ -551,10 +558,11 @@ impl<T: Scalar> Optimizer<T> {
                         },
                         &|b: Block<'_, T, 2>| {
                             dispatch(
+                                b.len(),
                                 #[inline(always)]
                                 || {
                                     let mut acc = Lanes::<T, false>::new();
-                                    leaf_loop!(b, [v, buf], |th, g, j| {
+                                    let len = leaf_loop!(b, [v, buf], |th, g, j| {
                                         let vi = a * v[j] + one_minus * g * g;
                                         v[j] = vi;
                                         let avg = vi.sqrt() + e;
@@ -564,7 +572,7 @@ impl<T: Scalar> Optimizer<T> {
                                         acc.add(j, (lr * q) * g, g * g, avg, avg);
                                         th + neg_lr * bi
                                     });
-                                    acc.finish()
+                                    acc.finish(len)
                                 },
                             )
                         },
@@ -576,10 +584,11 @@ impl<T: Scalar> Optimizer<T> {
                         },
                         &|b: Block<'_, T, 3>| {
                             dispatch(
+                                b.len(),
                                 #[inline(always)]
                                 || {
                                     let mut acc = Lanes::<T, false>::new();
-                                    leaf_loop!(b, [v, gbar, buf], |th, g, j| {
+                                    let len = leaf_loop!(b, [v, gbar, buf], |th, g, j| {
                                         let vi = a * v[j] + one_minus * g * g;
                                         v[j] = vi;
                                         let gb = lerp.at(gbar[j], g);
@@ -591,7 +600,7 @@ impl<T: Scalar> Optimizer<T> {
                                         acc.add(j, (lr * q) * g, g * g, avg, avg);
                                         th + neg_lr * bi
                                     });
-                                    acc.finish()
+                                    acc.finish(len)
                                 },
                             )
                         },
@@ -610,10 +619,11 @@ impl<T: Scalar> Optimizer<T> {
                     },
                     &|b: Block<'_, T, 1>| {
                         dispatch(
+                            b.len(),
                             #[inline(always)]
                             || {
                                 let mut acc = Lanes::<T, false>::new();
-                                leaf_loop!(b, [sum], |th, g, j| {
+                                let len = leaf_loop!(b, [sum], |th, g, j| {
                                     let si = sum[j] + g * g;
                                     sum[j] = si;
                                     let std = si.sqrt() + e;
@@ -621,7 +631,7 @@ impl<T: Scalar> Optimizer<T> {
                                     acc.add(j, -delta * g, g * g, std, std);
                                     th + delta
                                 });
-                                acc.finish()
+                                acc.finish(len)
                             },
                         )
                     },
@@ -656,10 +666,11 @@ impl<T: Scalar> Optimizer<T> {
                         },
                         &|b: Block<'_, T, 3>| {
                             dispatch(
+                                b.len(),
                                 #[inline(always)]
                                 || {
                                     let mut acc = Lanes::<T, false>::new();
-                                    leaf_loop!(b, [m, v, vmax], |th, g, j| {
+                                    let len = leaf_loop!(b, [m, v, vmax], |th, g, j| {
                                         let mi = lerp.at(m[j], g);
                                         m[j] = mi;
                                         let vi = b2 * v[j] + w2 * g * g;
@@ -671,7 +682,7 @@ impl<T: Scalar> Optimizer<T> {
                                         acc.add(j, (step / denom) * g2, g2, denom, denom);
                                         th + (neg_step * mi) / denom
                                     });
-                                    acc.finish()
+                                    acc.finish(len)
                                 },
                             )
                         },
@@ -684,10 +695,11 @@ impl<T: Scalar> Optimizer<T> {
                         },
                         &|b: Block<'_, T, 2>| {
                             dispatch(
+                                b.len(),
                                 #[inline(always)]
                                 || {
                                     let mut acc = Lanes::<T, false>::new();
-                                    leaf_loop!(b, [m, v], |th, g, j| {
+                                    let len = leaf_loop!(b, [m, v], |th, g, j| {
                                         let mi = lerp.at(m[j], g);
                                         m[j] = mi;
                                         let vi = b2 * v[j] + w2 * g * g;
@@ -697,7 +709,7 @@ impl<T: Scalar> Optimizer<T> {
                                         acc.add(j, (step / denom) * g2, g2, denom, denom);
                                         th + (neg_step * mi) / denom
                                     });
-                                    acc.finish()
+                                    acc.finish(len)
                                 },
                             )
                         },

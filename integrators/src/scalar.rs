@@ -33,7 +33,14 @@ pub fn spacing<T: Scalar>(t: T) -> T {
 /// True when every component is finite.
 #[inline]
 pub fn all_finite<T: Scalar>(v: &nalgebra::DVector<T>) -> bool {
-    v.iter().all(|x| x.is_finite())
+    v.as_slice().iter().all(|x| x.is_finite())
+}
+
+/// ‖v‖² summed left to right over the slice (nalgebra's `norm_squared` order for a
+/// vector, without its iterator's bookkeeping).
+#[inline]
+pub fn norm_squared<T: Scalar>(v: &nalgebra::DVector<T>) -> T {
+    v.as_slice().iter().fold(T::zero(), |s, &x| s + x * x)
 }
 
 #[cfg(test)]

@@ -34,6 +34,7 @@ pub mod reproduce;
 pub mod run;
 pub mod spec;
 pub mod steppers;
+pub mod stiffness;
 
 pub use error::{Error, Result};
 pub use flow::GradientFlow;

@@ -318,6 +318,9 @@ fn finish_run(spec: &RunSpec, report: &Report) -> Result<ExitCode, Error> {
         write_atomic(Path::new(path), csv.as_bytes())?;
     }
     print_summary(report);
+    if let Some(stiff) = &report.stiffness {
+        eprintln!("{}", stiff.warning(&report.method.name));
+    }
     Ok(if report.status.is_success() {
         ExitCode::SUCCESS
     } else {

@@ -110,6 +110,10 @@ pub struct Report {
     pub h_max: Option<f64>,
     /// Seconds spent in the integration loop alone.
     pub wall_seconds: f64,
+    /// Where an explicit adaptive method's steps were held at its stability limit (absent
+    /// when they were not, and for every other method): see [`crate::stiffness`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stiffness: Option<crate::stiffness::Stiffness>,
     /// Step 0, every K-th accepted step (with `--record K`) and the last.
     pub trajectory: Vec<Record>,
 }

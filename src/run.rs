@@ -7,6 +7,7 @@ use crate::methods::Method;
 use crate::report::{to_vec, MethodEntry, ProblemEntry, Recorder, Report};
 use crate::spec::{ProblemSpec, Spec, Value};
 use crate::steppers::AnyStepper;
+use crate::stiffness::StiffnessMonitor;
 use gradflow_integrators::scalar::to_f64;
 use gradflow_integrators::{Integrator, Observer, Point, Scalar, Status, Stop};
 use gradflow_problems::{Expr, Objective, Real};
@@ -402,6 +403,14 @@ impl Resolved {
         let mut flow = GradientFlow::new(&*objective);
         let mut recorder =
             Recorder::new(&*objective, spec.record, !spec.no_theta).thinned(spec.record_max);
+        let bound = crate::stiffness::stability_bound(self.method.name());
+        let mut monitor = bound.map(|b| StiffnessMonitor::new(&*objective, b));
+        let mut none = ();
+        let watch: &mut dyn Observer<T> = match monitor.as_mut() {
+            Some(m) => m,
+            None => &mut none,
+        };
+        let mut extra = Both(watch, extra);
         let (mut run, mut wall_seconds) = match resume {
             Some(state) => {
                 if state.integrator.y().len() != n {
@@ -425,7 +434,7 @@ impl Resolved {
         let status = match &spec.checkpoint {
             None => {
                 let clock = Instant::now();
-                let status = run.integrate(&mut flow, &stop, &mut Both(&mut recorder, extra));
+                let status = run.integrate(&mut flow, &stop, &mut Both(&mut recorder, &mut extra));
                 wall_seconds += clock.elapsed().as_secs_f64();
                 status
             }
@@ -446,8 +455,11 @@ impl Resolved {
                         ..stop
                     };
                     let clock = Instant::now();
-                    let status =
-                        run.integrate(&mut flow, &chunk, &mut Unfinished(&mut recorder, extra));
+                    let status = run.integrate(
+                        &mut flow,
+                        &chunk,
+                        &mut Unfinished(&mut recorder, &mut extra),
+                    );
                     wall_seconds += clock.elapsed().as_secs_f64();
                     crate::checkpoint::save(path, spec, &run, &recorder.records, wall_seconds)?;
                     let chunk_end = status == Status::MaxSteps
@@ -502,6 +514,7 @@ impl Resolved {
             h_min: stats.h_min.map(to_f64),
             h_max: stats.h_max.map(to_f64),
             wall_seconds,
+            stiffness: monitor.as_ref().and_then(|m| m.result()),
             trajectory: recorder.records,
         })
     }

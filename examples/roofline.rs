@@ -15,7 +15,10 @@
 //! Rows: `library` is [`Optimizer::step_in_place`] (the fused kernel, θ updated in place);
 //! `integrator` is the same kernel as an integrator step, which writes θ₊ into a second
 //! vector to keep θₖ (one more word per parameter: the cache line is read before it is
-//! written); `hand loop` is the loop below, compiled for the default target.
+//! written); `hand loop` is the loop below, compiled for the default target; `in-cache`
+//! is the library step on 2¹⁴ components (all in L2) repeated to cover n, the time the
+//! arithmetic takes when memory is not the limit (a step whose in-cache time exceeds its
+//! bound is compute-bound).
 
 use gradflow_integrators::kernel;
 use gradflow_integrators::optim::{Optimizer, Rule};
@@ -95,6 +98,7 @@ struct Row {
     method: &'static str,
     words: usize,
     library: f64,
+    in_cache: f64,
     integrator: f64,
     hand: f64,
 }
@@ -109,21 +113,32 @@ fn measure<T: Scalar>(n: usize, reps: usize) -> (f64, Vec<Row>) {
     let mut theta = DVector::<T>::from_element(n, c(1.0));
     let mut rows = Vec::new();
 
-    let rules: [(&'static str, usize, Rule<T>); 3] = [
-        ("euler", 3, Rule::sgd(T::zero(), T::zero(), false, n)),
-        (
-            "rmsprop",
-            5,
-            Rule::rms(c(0.99), c(1e-8), false, T::zero(), n),
-        ),
-        ("adam", 7, Rule::adam(c(0.9), c(0.999), c(1e-8), false, n)),
-    ];
-    for (method, words, rule) in rules {
+    let rule_for = |method: &str, n: usize| match method {
+        "euler" => Rule::sgd(T::zero(), T::zero(), false, n),
+        "rmsprop" => Rule::rms(c(0.99), c(1e-8), false, T::zero(), n),
+        _ => Rule::adam(c(0.9), c(0.999), c(1e-8), false, n),
+    };
+    for (method, words) in [("euler", 3), ("rmsprop", 5), ("adam", 7)] {
+        let rule = rule_for(method, n);
         let lr = c(1e-9);
         let mut opt = Optimizer::new(lr, rule.clone(), n);
         let library = best_of(reps, || {
             let _ = opt.step_in_place(&mut theta, &grad);
         });
+        // The same kernel on 2¹⁴ components (every array in L2), repeated to cover n:
+        // what the arithmetic costs when memory is not the limit.
+        let small = 1 << 14;
+        let (mut theta_s, grad_s) = (
+            theta.rows(0, small).into_owned(),
+            grad.rows(0, small).into_owned(),
+        );
+        let mut opt_s = Optimizer::new(lr, rule_for(method, small), small);
+        let in_cache = best_of(reps, || {
+            for _ in 0..n.div_ceil(small) {
+                let _ = opt_s.step_in_place(&mut theta_s, &grad_s);
+            }
+        }) * n as f64
+            / (n.div_ceil(small) * small) as f64;
         let mut stepper = Optimizer::new(lr, rule, n);
         // The stepper reads the field into its own buffer once; afterwards `Given` leaves it.
         stepper.derivative(
@@ -166,6 +181,7 @@ fn measure<T: Scalar>(n: usize, reps: usize) -> (f64, Vec<Row>) {
             method,
             words,
             library,
+            in_cache,
             integrator,
             hand,
         });
@@ -186,13 +202,14 @@ fn report<T: Scalar>(dtype: &str, n: usize, reps: usize, threads: usize) {
         stream * 1e3
     );
     println!(
-        "{:<8} {:>5} {:>9} {:>11} {:>9} {:>7} {:>14} {:>9} {:>9}",
+        "{:<8} {:>5} {:>9} {:>11} {:>9} {:>7} {:>12} {:>14} {:>9} {:>9}",
         "method",
         "B/par",
         "bound ms",
         "library ms",
         "GB/s",
         "of bnd",
+        "in-cache ms",
         "integrator ms",
         "hand ms",
         "lib/hand"
@@ -201,13 +218,14 @@ fn report<T: Scalar>(dtype: &str, n: usize, reps: usize, threads: usize) {
         let bytes = r.words as f64 * word * n as f64;
         let bound = bytes / (stream_gbs * 1e9);
         println!(
-            "{:<8} {:>5} {:>9.2} {:>11.2} {:>9.1} {:>6.0}% {:>14.2} {:>9.2} {:>9.2}",
+            "{:<8} {:>5} {:>9.2} {:>11.2} {:>9.1} {:>6.0}% {:>12.2} {:>14.2} {:>9.2} {:>9.2}",
             r.method,
             r.words * word as usize,
             bound * 1e3,
             r.library * 1e3,
             bytes / r.library / 1e9,
             100.0 * bound / r.library,
+            r.in_cache * 1e3,
             r.integrator * 1e3,
             r.hand * 1e3,
             r.library / r.hand

@@ -16,6 +16,7 @@
 //! assert!((theta[0] - 1.0).abs() < 1e-6 && (theta[1] - 1.0).abs() < 1e-6);
 //! ```
 
+#![warn(missing_docs)]
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)

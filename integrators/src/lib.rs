@@ -29,6 +29,7 @@
 //! assert!((run.y()[0] - (-1.0f64).exp()).abs() < 1e-10);
 //! ```
 
+#![warn(missing_docs)]
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)

@@ -228,6 +228,36 @@ impl<T: Scalar> Lerp<T> {
     }
 }
 
+/// One sweep of a per-component rule over θ and the state columns named (each name is a
+/// mutable vector of the rule, and inside `$body` the chunk holding component `$j`):
+/// `$body` gives (θ₊ᵢ, hᵢgᵢ², dᵢ) and the sweep returns Σhᵢgᵢ² and Σgᵢ², in lanes (see
+/// [`crate::kernel`]).
+macro_rules! per_component {
+    ($theta:expr, [$($s:ident),+], |$th:ident, $g:ident, $j:ident| $body:block) => {
+        sweep(
+            Block {
+                theta: $theta,
+                state: [$($s.as_mut_slice()),+],
+            },
+            &|b| {
+                dispatch(
+                    b.len(),
+                    #[inline(always)]
+                    || {
+                        let mut acc = Lanes::<T, false>::new();
+                        let len = leaf_loop!(b, [$($s),+], |$th, $g, $j| {
+                            let (next, hg2, d) = $body;
+                            acc.add($j, hg2, $g * $g, d, d);
+                            next
+                        });
+                        acc.finish(len)
+                    },
+                )
+            },
+        )
+    };
+}
+
 /// An optimizer: explicit Euler steps on the gradient flow under a [`Rule`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(bound = "T: Scalar")]
@@ -501,110 +531,42 @@ impl<T: Scalar> Optimizer<T> {
                 let one_minus = T::one() - a;
                 let lerp = Lerp::new(one_minus);
                 let s = match (*centered, mu > T::zero()) {
-                    (false, false) => sweep(
-                        Block {
-                            theta,
-                            state: [v.as_mut_slice()],
-                        },
-                        &|b: Block<'_, T, 1>| {
-                            dispatch(
-                                b.len(),
-                                #[inline(always)]
-                                || {
-                                    let mut acc = Lanes::<T, false>::new();
-                                    let len = leaf_loop!(b, [v], |th, g, j| {
-                                        let vi = a * v[j] + one_minus * g * g;
-                                        v[j] = vi;
-                                        let avg = vi.sqrt() + e;
-                                        let delta = (neg_lr * g) / avg;
-                                        acc.add(j, -delta * g, g * g, avg, avg);
-                                        th + delta
-                                    });
-                                    acc.finish(len)
-                                },
-                            )
-                        },
-                    ),
-                    (true, false) => sweep(
-                        Block {
-                            theta,
-                            state: [v.as_mut_slice(), gbar.as_mut_slice()],
-                        },
-                        &|b: Block<'_, T, 2>| {
-                            dispatch(
-                                b.len(),
-                                #[inline(always)]
-                                || {
-                                    let mut acc = Lanes::<T, false>::new();
-                                    let len = leaf_loop!(b, [v, gbar], |th, g, j| {
-                                        let vi = a * v[j] + one_minus * g * g;
-                                        v[j] = vi;
-                                        let gb = lerp.at(gbar[j], g);
-                                        gbar[j] = gb;
-                                        let avg = (vi + -gb * gb).sqrt() + e;
-                                        let delta = (neg_lr * g) / avg;
-                                        acc.add(j, -delta * g, g * g, avg, avg);
-                                        th + delta
-                                    });
-                                    acc.finish(len)
-                                },
-                            )
-                        },
-                    ),
-                    (false, true) => sweep(
-                        Block {
-                            theta,
-                            state: [v.as_mut_slice(), buf.as_mut_slice()],
-                        },
-                        &|b: Block<'_, T, 2>| {
-                            dispatch(
-                                b.len(),
-                                #[inline(always)]
-                                || {
-                                    let mut acc = Lanes::<T, false>::new();
-                                    let len = leaf_loop!(b, [v, buf], |th, g, j| {
-                                        let vi = a * v[j] + one_minus * g * g;
-                                        v[j] = vi;
-                                        let avg = vi.sqrt() + e;
-                                        let q = g / avg;
-                                        let bi = mu * buf[j] + q;
-                                        buf[j] = bi;
-                                        acc.add(j, (lr * q) * g, g * g, avg, avg);
-                                        th + neg_lr * bi
-                                    });
-                                    acc.finish(len)
-                                },
-                            )
-                        },
-                    ),
-                    (true, true) => sweep(
-                        Block {
-                            theta,
-                            state: [v.as_mut_slice(), gbar.as_mut_slice(), buf.as_mut_slice()],
-                        },
-                        &|b: Block<'_, T, 3>| {
-                            dispatch(
-                                b.len(),
-                                #[inline(always)]
-                                || {
-                                    let mut acc = Lanes::<T, false>::new();
-                                    let len = leaf_loop!(b, [v, gbar, buf], |th, g, j| {
-                                        let vi = a * v[j] + one_minus * g * g;
-                                        v[j] = vi;
-                                        let gb = lerp.at(gbar[j], g);
-                                        gbar[j] = gb;
-                                        let avg = (vi + -gb * gb).sqrt() + e;
-                                        let q = g / avg;
-                                        let bi = mu * buf[j] + q;
-                                        buf[j] = bi;
-                                        acc.add(j, (lr * q) * g, g * g, avg, avg);
-                                        th + neg_lr * bi
-                                    });
-                                    acc.finish(len)
-                                },
-                            )
-                        },
-                    ),
+                    (false, false) => per_component!(theta, [v], |th, g, j| {
+                        let vi = a * v[j] + one_minus * g * g;
+                        v[j] = vi;
+                        let avg = vi.sqrt() + e;
+                        let delta = (neg_lr * g) / avg;
+                        (th + delta, -delta * g, avg)
+                    }),
+                    (true, false) => per_component!(theta, [v, gbar], |th, g, j| {
+                        let vi = a * v[j] + one_minus * g * g;
+                        v[j] = vi;
+                        let gb = lerp.at(gbar[j], g);
+                        gbar[j] = gb;
+                        let avg = (vi + -gb * gb).sqrt() + e;
+                        let delta = (neg_lr * g) / avg;
+                        (th + delta, -delta * g, avg)
+                    }),
+                    (false, true) => per_component!(theta, [v, buf], |th, g, j| {
+                        let vi = a * v[j] + one_minus * g * g;
+                        v[j] = vi;
+                        let avg = vi.sqrt() + e;
+                        let q = g / avg;
+                        let bi = mu * buf[j] + q;
+                        buf[j] = bi;
+                        (th + neg_lr * bi, (lr * q) * g, avg)
+                    }),
+                    (true, true) => per_component!(theta, [v, gbar, buf], |th, g, j| {
+                        let vi = a * v[j] + one_minus * g * g;
+                        v[j] = vi;
+                        let gb = lerp.at(gbar[j], g);
+                        gbar[j] = gb;
+                        let avg = (vi + -gb * gb).sqrt() + e;
+                        let q = g / avg;
+                        let bi = mu * buf[j] + q;
+                        buf[j] = bi;
+                        (th + neg_lr * bi, (lr * q) * g, avg)
+                    }),
                 };
                 (T::zero(), Diag::Lazy(s, lr, T::one()))
             }
@@ -612,30 +574,13 @@ impl<T: Scalar> Optimizer<T> {
                 let clr = lr / (T::one() + lit::<T>((k - 1) as f64) * *lr_decay);
                 let neg_clr = -clr;
                 let e = *eps;
-                let s = sweep(
-                    Block {
-                        theta,
-                        state: [sum.as_mut_slice()],
-                    },
-                    &|b: Block<'_, T, 1>| {
-                        dispatch(
-                            b.len(),
-                            #[inline(always)]
-                            || {
-                                let mut acc = Lanes::<T, false>::new();
-                                let len = leaf_loop!(b, [sum], |th, g, j| {
-                                    let si = sum[j] + g * g;
-                                    sum[j] = si;
-                                    let std = si.sqrt() + e;
-                                    let delta = (neg_clr * g) / std;
-                                    acc.add(j, -delta * g, g * g, std, std);
-                                    th + delta
-                                });
-                                acc.finish(len)
-                            },
-                        )
-                    },
-                );
+                let s = per_component!(theta, [sum], |th, g, j| {
+                    let si = sum[j] + g * g;
+                    sum[j] = si;
+                    let std = si.sqrt() + e;
+                    let delta = (neg_clr * g) / std;
+                    (th + delta, -delta * g, std)
+                });
                 (T::zero(), Diag::Lazy(s, clr, T::one()))
             }
             Rule::Adam {
@@ -654,66 +599,38 @@ impl<T: Scalar> Optimizer<T> {
                 let neg_step = -step;
                 let bc2_sqrt = bc2.powf(lit(0.5));
                 let (b2, e) = (*beta2, *eps);
-                let (w1, w2) = (T::one() - *beta1, T::one() - *beta2);
-                let lerp = Lerp::new(w1);
-                // hᵢgᵢ² = (step/dᵢ)·gᵢ² costs a third division per component; at large n
-                // it hides under the memory traffic on a 512-bit path (docs/performance.md).
+                let w2 = T::one() - *beta2;
+                let lerp = Lerp::new(T::one() - *beta1);
+                // hᵢgᵢ² = (step/dᵢ)·gᵢ² costs a third division per component, which PyTorch
+                // (reporting no time) does not pay: see docs/performance.md.
                 let s = if *amsgrad {
-                    sweep(
-                        Block {
-                            theta,
-                            state: [m.as_mut_slice(), v.as_mut_slice(), vmax.as_mut_slice()],
-                        },
-                        &|b: Block<'_, T, 3>| {
-                            dispatch(
-                                b.len(),
-                                #[inline(always)]
-                                || {
-                                    let mut acc = Lanes::<T, false>::new();
-                                    let len = leaf_loop!(b, [m, v, vmax], |th, g, j| {
-                                        let mi = lerp.at(m[j], g);
-                                        m[j] = mi;
-                                        let vi = b2 * v[j] + w2 * g * g;
-                                        v[j] = vi;
-                                        let top = vmax[j].max(vi);
-                                        vmax[j] = top;
-                                        let denom = top.sqrt() / bc2_sqrt + e;
-                                        let g2 = g * g;
-                                        acc.add(j, (step / denom) * g2, g2, denom, denom);
-                                        th + (neg_step * mi) / denom
-                                    });
-                                    acc.finish(len)
-                                },
-                            )
-                        },
-                    )
+                    per_component!(theta, [m, v, vmax], |th, g, j| {
+                        let mi = lerp.at(m[j], g);
+                        m[j] = mi;
+                        let vi = b2 * v[j] + w2 * g * g;
+                        v[j] = vi;
+                        let top = vmax[j].max(vi);
+                        vmax[j] = top;
+                        let denom = top.sqrt() / bc2_sqrt + e;
+                        (
+                            th + (neg_step * mi) / denom,
+                            (step / denom) * (g * g),
+                            denom,
+                        )
+                    })
                 } else {
-                    sweep(
-                        Block {
-                            theta,
-                            state: [m.as_mut_slice(), v.as_mut_slice()],
-                        },
-                        &|b: Block<'_, T, 2>| {
-                            dispatch(
-                                b.len(),
-                                #[inline(always)]
-                                || {
-                                    let mut acc = Lanes::<T, false>::new();
-                                    let len = leaf_loop!(b, [m, v], |th, g, j| {
-                                        let mi = lerp.at(m[j], g);
-                                        m[j] = mi;
-                                        let vi = b2 * v[j] + w2 * g * g;
-                                        v[j] = vi;
-                                        let denom = vi.sqrt() / bc2_sqrt + e;
-                                        let g2 = g * g;
-                                        acc.add(j, (step / denom) * g2, g2, denom, denom);
-                                        th + (neg_step * mi) / denom
-                                    });
-                                    acc.finish(len)
-                                },
-                            )
-                        },
-                    )
+                    per_component!(theta, [m, v], |th, g, j| {
+                        let mi = lerp.at(m[j], g);
+                        m[j] = mi;
+                        let vi = b2 * v[j] + w2 * g * g;
+                        v[j] = vi;
+                        let denom = vi.sqrt() / bc2_sqrt + e;
+                        (
+                            th + (neg_step * mi) / denom,
+                            (step / denom) * (g * g),
+                            denom,
+                        )
+                    })
                 };
                 (T::zero(), Diag::Lazy(s, step, bc2_sqrt))
             }

@@ -240,6 +240,23 @@ macro_rules! per_component {
                 state: [$($s.as_mut_slice()),+],
             },
             &|b| {
+                if b.len() < $crate::kernel::LANES {
+                    // Fewer components than lanes: each would sit alone in its lane and the
+                    // lanes are added in order, so plain running sums give the same bits,
+                    // without setting up the lanes (what a step at n = 2 costs).
+                    let (mut hg2s, mut g2s) = (T::zero(), T::zero());
+                    elementwise!(b, [$($s),+], |$th, $g, $j| {
+                        let (next, hg2, _) = $body;
+                        hg2s += hg2;
+                        g2s += $g * $g;
+                        next
+                    });
+                    return Summary {
+                        hg2: hg2s,
+                        g2: g2s,
+                        ..Summary::empty()
+                    };
+                }
                 dispatch(
                     b.len(),
                     #[inline(always)]

@@ -7,11 +7,15 @@
 //! * **θ**: `Theta` either updates θ in place from the gradient (the `torch.optim`
 //!   way, [`crate::Optimizer::step_in_place`]) or writes θ₊ into a second array from the
 //!   field f = −∇L (the integrator's step, which keeps θₖ for rolling back).
-//! * **Statistics**: rules with per-component steps hᵢ = c/dᵢ also sum hᵢgᵢ² and gᵢ² and
-//!   track min/max dᵢ, for the reported time (see [`crate::optim`]). The sums run in
-//!   [`LANES`] independent lanes (so they vectorize), lanes are added in order, and
+//! * **Statistics**: rules with per-component steps hᵢ = c/dᵢ also sum hᵢgᵢ² and gᵢ² for
+//!   the reported time (see [`crate::optim`]; sign descent also tracks min/max dᵢ, the
+//!   other rules work their range out from their state when a row is recorded). The sums
+//!   run in [`LANES`] independent lanes (so they vectorize), lanes are added in order, and
 //!   blocks of at most [`LEAF`] components combine along a fixed binary tree: the result
 //!   depends on n only, never on how many threads ran the blocks.
+//! * **Small n**: a step's cost there is its latency. Leaves under [`NARROW`] components
+//!   skip the run-time dispatch, and under [`LANES`] components the sums run as plain
+//!   running sums (the same bits: each component would sit alone in its lane).
 //! * **Threads**: above [`PAR_MIN`] components the two halves of the tree run under
 //!   `rayon::join` when the current pool has more than one thread; θ and the state are
 //!   bit-identical to a one-thread run (each component's arithmetic is the same, and the

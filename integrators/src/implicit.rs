@@ -9,8 +9,8 @@ use crate::jacobian::Jacobian;
 use crate::linalg::ShiftedSystem;
 use crate::norm::error_norm;
 use crate::rk::StepSize;
-use crate::scalar::{lit, spacing};
-use crate::stepper::{Accepted, StepResult, Stepper};
+use crate::scalar::lit;
+use crate::stepper::{jacobian_step, JacobianScheme, StepResult, Stepper};
 use crate::{Scalar, VectorField};
 use nalgebra::DVector;
 use serde::{Deserialize, Serialize};
@@ -186,7 +186,64 @@ impl<T: Scalar> ImplicitEuler<T> {
         self.system.solve_mut(&mut self.delta);
         error_norm(&self.delta, y, y_new, rtol, atol)
     }
+}
 
+impl<T: Scalar> JacobianScheme<T> for ImplicitEuler<T> {
+    fn prepare(&mut self, field: &mut dyn VectorField<T>, t: T, y: &DVector<T>) -> bool {
+        self.ensure_f0(field, t, y);
+        self.jac.update(field, t, y, &self.f0)
+    }
+
+    fn size(&mut self) -> &mut StepSize<T> {
+        &mut self.size
+    }
+
+    fn initial_step(
+        &mut self,
+        field: &mut dyn VectorField<T>,
+        t: T,
+        y: &DVector<T>,
+        interval: T,
+        rtol: T,
+        atol: T,
+    ) -> T {
+        select_initial_step(
+            field,
+            t,
+            y,
+            &self.f0,
+            interval,
+            rtol,
+            atol,
+            1,
+            &mut self.delta,
+            &mut self.fz,
+        )
+    }
+
+    fn attempt(
+        &mut self,
+        field: &mut dyn VectorField<T>,
+        t: T,
+        y: &DVector<T>,
+        y_new: &mut DVector<T>,
+        h: T,
+        tol: Option<(T, T)>,
+    ) -> Option<T> {
+        match self.newton(field, t, y, y_new, h) {
+            Newton::Failed => None,
+            Newton::Converged => Some(tol.map_or(T::zero(), |(rtol, atol)| {
+                self.error(y, y_new, h, rtol, atol)
+            })),
+        }
+    }
+
+    /// Newton did not converge: halve the step.
+    fn after_failure(&self, h: T, _control: &ErrorControl<T>) -> T {
+        h * lit(0.5)
+    }
+
+    /// f(y₊) is the last Newton iterate's field: it becomes f at the new point.
     fn accepted(&mut self) {
         std::mem::swap(&mut self.f0, &mut self.fz);
         self.f0_valid = true;
@@ -208,95 +265,7 @@ impl<T: Scalar> Stepper<T> for ImplicitEuler<T> {
         y_new: &mut DVector<T>,
         t_limit: Option<T>,
     ) -> StepResult<T> {
-        self.ensure_f0(field, t, y);
-        if !self.jac.update(field, t, y, &self.f0) {
-            // A non-finite Jacobian: hand back a non-finite state for the driver to report.
-            y_new.fill(lit::<T>(f64::NAN));
-            return StepResult::Accepted(Accepted {
-                h: T::zero(),
-                dt: T::zero(),
-                rejected: 0,
-                landed: false,
-            });
-        }
-        let min_step = lit::<T>(10.0) * spacing(t);
-        let mut rejected = 0u32;
-        match self.size.clone() {
-            StepSize::Fixed(h_fixed) => {
-                let (mut h, mut landed) = crate::stepper::fixed_step(t, h_fixed, t_limit);
-                loop {
-                    // A sliver left before the limit is taken as it is; only halving after
-                    // a failure can make the step too small.
-                    if (rejected > 0 && h < min_step) || !h.is_finite() {
-                        return StepResult::TooSmall { h };
-                    }
-                    if let Newton::Converged = self.newton(field, t, y, y_new, h) {
-                        self.accepted();
-                        return StepResult::Accepted(Accepted {
-                            h,
-                            dt: h,
-                            rejected,
-                            landed,
-                        });
-                    }
-                    h *= lit(0.5);
-                    landed = false;
-                    rejected += 1;
-                }
-            }
-            StepSize::Adaptive {
-                rtol,
-                atol,
-                h,
-                mut control,
-            } => {
-                let interval = t_limit.map_or(T::max_value().unwrap_or(T::one()), |tl| tl - t);
-                let mut h_abs = match h {
-                    Some(h) => h.min(interval),
-                    None => select_initial_step(
-                        field,
-                        t,
-                        y,
-                        &self.f0,
-                        interval,
-                        rtol,
-                        atol,
-                        1,
-                        &mut self.delta,
-                        &mut self.fz,
-                    ),
-                };
-                h_abs = h_abs.max(min_step);
-                loop {
-                    if h_abs < min_step || !h_abs.is_finite() {
-                        self.size.set_next(h_abs, control);
-                        return StepResult::TooSmall { h: h_abs };
-                    }
-                    let (h, landed) = crate::stepper::clipped_step(t, h_abs, t_limit);
-                    match self.newton(field, t, y, y_new, h) {
-                        Newton::Failed => {
-                            h_abs = h * lit(0.5);
-                        }
-                        Newton::Converged => {
-                            let err = self.error(y, y_new, h, rtol, atol);
-                            if err < T::one() {
-                                let factor = control.accept(err, rejected > 0);
-                                self.size.set_next(h * factor, control);
-                                self.accepted();
-                                return StepResult::Accepted(Accepted {
-                                    h,
-                                    dt: h,
-                                    rejected,
-                                    landed,
-                                });
-                            }
-                            h_abs = h * control.reject(err);
-                        }
-                    }
-                    rejected += 1;
-                }
-            }
-        }
+        jacobian_step(self, field, t, y, y_new, t_limit)
     }
 
     fn invalidate(&mut self) {

@@ -22,8 +22,8 @@ use crate::jacobian::Jacobian;
 use crate::linalg::ShiftedSystem;
 use crate::norm::error_norm;
 use crate::rk::StepSize;
-use crate::scalar::{lit, spacing};
-use crate::stepper::{Accepted, StepResult, Stepper};
+use crate::scalar::lit;
+use crate::stepper::{jacobian_step, JacobianScheme, StepResult, Stepper};
 use crate::{Scalar, VectorField};
 use nalgebra::DVector;
 use serde::{Deserialize, Serialize};
@@ -316,7 +316,7 @@ impl<T: Scalar> RosenbrockMethod<T> {
 
     /// One attempt of size h from (t, y): y₊ into `y_new`, the error vector into
     /// `self.err`. `false` when I − hγJ cannot be factored.
-    fn attempt(
+    fn solve(
         &mut self,
         field: &mut dyn VectorField<T>,
         t: T,
@@ -371,6 +371,71 @@ impl<T: Scalar> RosenbrockMethod<T> {
         }
         true
     }
+}
+
+/// out = y + Σⱼ coef[j]·u[j], skipping zero coefficients.
+fn combine<T: Scalar>(out: &mut DVector<T>, y: &DVector<T>, coef: &[f64], u: &[DVector<T>]) {
+    out.copy_from(y);
+    for (j, &c) in coef.iter().enumerate() {
+        if c != 0.0 {
+            out.axpy(lit::<T>(c), &u[j], T::one());
+        }
+    }
+}
+
+impl<T: Scalar> JacobianScheme<T> for RosenbrockMethod<T> {
+    fn prepare(&mut self, field: &mut dyn VectorField<T>, t: T, y: &DVector<T>) -> bool {
+        self.ensure_f0(field, t, y);
+        self.jac.update(field, t, y, &self.f0)
+    }
+
+    fn size(&mut self) -> &mut StepSize<T> {
+        &mut self.size
+    }
+
+    fn initial_step(
+        &mut self,
+        field: &mut dyn VectorField<T>,
+        t: T,
+        y: &DVector<T>,
+        interval: T,
+        rtol: T,
+        atol: T,
+    ) -> T {
+        select_initial_step(
+            field,
+            t,
+            y,
+            &self.f0,
+            interval,
+            rtol,
+            atol,
+            self.tableau.error_order,
+            &mut self.stage,
+            &mut self.fs,
+        )
+    }
+
+    fn attempt(
+        &mut self,
+        field: &mut dyn VectorField<T>,
+        t: T,
+        y: &DVector<T>,
+        y_new: &mut DVector<T>,
+        h: T,
+        tol: Option<(T, T)>,
+    ) -> Option<T> {
+        self.solve(field, t, y, y_new, h).then(|| {
+            tol.map_or(T::zero(), |(rtol, atol)| {
+                error_norm(&self.err, y, y_new, rtol, atol)
+            })
+        })
+    }
+
+    /// I − hγJ could not be factored: shrink as for an error that is not finite.
+    fn after_failure(&self, h: T, control: &ErrorControl<T>) -> T {
+        h * control.reject(lit(f64::NAN))
+    }
 
     /// Ends an accepted step: f(y₊) becomes f(t, y) (FSAL) or is forgotten, and the
     /// Jacobian is stale.
@@ -382,16 +447,6 @@ impl<T: Scalar> RosenbrockMethod<T> {
             self.f0_valid = false;
         }
         self.jac.invalidate();
-    }
-}
-
-/// out = y + Σⱼ coef[j]·u[j], skipping zero coefficients.
-fn combine<T: Scalar>(out: &mut DVector<T>, y: &DVector<T>, coef: &[f64], u: &[DVector<T>]) {
-    out.copy_from(y);
-    for (j, &c) in coef.iter().enumerate() {
-        if c != 0.0 {
-            out.axpy(lit::<T>(c), &u[j], T::one());
-        }
     }
 }
 
@@ -409,93 +464,7 @@ impl<T: Scalar> Stepper<T> for RosenbrockMethod<T> {
         y_new: &mut DVector<T>,
         t_limit: Option<T>,
     ) -> StepResult<T> {
-        self.ensure_f0(field, t, y);
-        if !self.jac.update(field, t, y, &self.f0) {
-            // A Jacobian that is not finite: the state is about to diverge. Hand back a
-            // non-finite state so that the driver reports it.
-            y_new.fill(lit::<T>(f64::NAN));
-            return StepResult::Accepted(Accepted {
-                h: T::zero(),
-                dt: T::zero(),
-                rejected: 0,
-                landed: false,
-            });
-        }
-        let min_step = lit::<T>(10.0) * spacing(t);
-        let mut rejected = 0u32;
-        match self.size.clone() {
-            StepSize::Fixed(h_fixed) => {
-                let (mut h, mut landed) = crate::stepper::fixed_step(t, h_fixed, t_limit);
-                loop {
-                    // A sliver left before the limit is taken as it is; only halving after
-                    // a failure can make the step too small.
-                    if (rejected > 0 && h < min_step) || !h.is_finite() {
-                        return StepResult::TooSmall { h };
-                    }
-                    if self.attempt(field, t, y, y_new, h) {
-                        self.accepted();
-                        return StepResult::Accepted(Accepted {
-                            h,
-                            dt: h,
-                            rejected,
-                            landed,
-                        });
-                    }
-                    h *= lit(0.5);
-                    landed = false;
-                    rejected += 1;
-                }
-            }
-            StepSize::Adaptive {
-                rtol,
-                atol,
-                h,
-                mut control,
-            } => {
-                let interval = t_limit.map_or(T::max_value().unwrap_or(T::one()), |tl| tl - t);
-                let mut h_abs = match h {
-                    Some(h) => h.min(interval),
-                    None => select_initial_step(
-                        field,
-                        t,
-                        y,
-                        &self.f0,
-                        interval,
-                        rtol,
-                        atol,
-                        self.tableau.error_order,
-                        &mut self.stage,
-                        &mut self.fs,
-                    ),
-                };
-                h_abs = h_abs.max(min_step);
-                loop {
-                    if h_abs < min_step || !h_abs.is_finite() {
-                        self.size.set_next(h_abs, control);
-                        return StepResult::TooSmall { h: h_abs };
-                    }
-                    let (h, landed) = crate::stepper::clipped_step(t, h_abs, t_limit);
-                    let err = if self.attempt(field, t, y, y_new, h) {
-                        error_norm(&self.err, y, y_new, rtol, atol)
-                    } else {
-                        lit::<T>(f64::NAN)
-                    };
-                    if err < T::one() {
-                        let factor = control.accept(err, rejected > 0);
-                        self.size.set_next(h * factor, control);
-                        self.accepted();
-                        return StepResult::Accepted(Accepted {
-                            h,
-                            dt: h,
-                            rejected,
-                            landed,
-                        });
-                    }
-                    h_abs = h * control.reject(err);
-                    rejected += 1;
-                }
-            }
-        }
+        jacobian_step(self, field, t, y, y_new, t_limit)
     }
 
     fn invalidate(&mut self) {

@@ -1,6 +1,8 @@
 //! The contract between a scheme and the driver.
 
-use crate::{Scalar, VectorField};
+use crate::rk::StepSize;
+use crate::scalar::{lit, spacing};
+use crate::{ErrorControl, Scalar, VectorField};
 use nalgebra::DVector;
 
 /// One accepted step.
@@ -109,5 +111,127 @@ impl<T: Scalar, S: Stepper<T> + ?Sized> Stepper<T> for Box<S> {
 
     fn step_range(&self) -> Option<(T, T)> {
         (**self).step_range()
+    }
+}
+
+/// A scheme that solves with the field's Jacobian (backward Euler, Rosenbrock-type): what
+/// [`jacobian_step`] needs of it.
+pub(crate) trait JacobianScheme<T: Scalar> {
+    /// Makes f(t, y) and the Jacobian at (t, y) known; `false` when the Jacobian is not
+    /// finite.
+    fn prepare(&mut self, field: &mut dyn VectorField<T>, t: T, y: &DVector<T>) -> bool;
+    /// The step-size mode.
+    fn size(&mut self) -> &mut StepSize<T>;
+    /// The first step of an adaptive run (SciPy's rule with the scheme's order).
+    fn initial_step(
+        &mut self,
+        field: &mut dyn VectorField<T>,
+        t: T,
+        y: &DVector<T>,
+        interval: T,
+        rtol: T,
+        atol: T,
+    ) -> T;
+    /// One attempt of size h into `y_new`: `None` when its linear algebra failed, else its
+    /// error norm under `tol` = (rtol, atol) (0 without `tol`).
+    fn attempt(
+        &mut self,
+        field: &mut dyn VectorField<T>,
+        t: T,
+        y: &DVector<T>,
+        y_new: &mut DVector<T>,
+        h: T,
+        tol: Option<(T, T)>,
+    ) -> Option<T>;
+    /// The step to try after an attempt of size h failed.
+    fn after_failure(&self, h: T, control: &ErrorControl<T>) -> T;
+    /// Bookkeeping once `y_new` is accepted.
+    fn accepted(&mut self);
+}
+
+/// One step of a [`JacobianScheme`], shared by the stiff methods: one Jacobian per step,
+/// then attempts. At a fixed step a failed attempt halves the step (and the step no
+/// longer lands on the limit); under error control a failed attempt or an error above 1
+/// shrinks it as the scheme and controller say. Steps below 10 ulps of t, or not finite,
+/// end in [`StepResult::TooSmall`]; a Jacobian that is not finite hands back a non-finite
+/// state for the driver to report as divergence.
+pub(crate) fn jacobian_step<T: Scalar, S: JacobianScheme<T>>(
+    scheme: &mut S,
+    field: &mut dyn VectorField<T>,
+    t: T,
+    y: &DVector<T>,
+    y_new: &mut DVector<T>,
+    t_limit: Option<T>,
+) -> StepResult<T> {
+    if !scheme.prepare(field, t, y) {
+        y_new.fill(lit::<T>(f64::NAN));
+        return StepResult::Accepted(Accepted {
+            h: T::zero(),
+            dt: T::zero(),
+            rejected: 0,
+            landed: false,
+        });
+    }
+    let min_step = lit::<T>(10.0) * spacing(t);
+    let mut rejected = 0u32;
+    match scheme.size().clone() {
+        StepSize::Fixed(h_fixed) => {
+            let (mut h, mut landed) = fixed_step(t, h_fixed, t_limit);
+            loop {
+                // A sliver left before the limit is taken as it is; only halving after a
+                // failure can make the step too small.
+                if (rejected > 0 && h < min_step) || !h.is_finite() {
+                    return StepResult::TooSmall { h };
+                }
+                if scheme.attempt(field, t, y, y_new, h, None).is_some() {
+                    scheme.accepted();
+                    return StepResult::Accepted(Accepted {
+                        h,
+                        dt: h,
+                        rejected,
+                        landed,
+                    });
+                }
+                h *= lit(0.5);
+                landed = false;
+                rejected += 1;
+            }
+        }
+        StepSize::Adaptive {
+            rtol,
+            atol,
+            h,
+            mut control,
+        } => {
+            let interval = t_limit.map_or(T::max_value().unwrap_or(T::one()), |tl| tl - t);
+            let mut h_abs = match h {
+                Some(h) => h.min(interval),
+                None => scheme.initial_step(field, t, y, interval, rtol, atol),
+            };
+            h_abs = h_abs.max(min_step);
+            loop {
+                if h_abs < min_step || !h_abs.is_finite() {
+                    scheme.size().set_next(h_abs, control);
+                    return StepResult::TooSmall { h: h_abs };
+                }
+                let (h, landed) = clipped_step(t, h_abs, t_limit);
+                match scheme.attempt(field, t, y, y_new, h, Some((rtol, atol))) {
+                    None => h_abs = scheme.after_failure(h, &control),
+                    Some(err) if err < T::one() => {
+                        let factor = control.accept(err, rejected > 0);
+                        scheme.size().set_next(h * factor, control);
+                        scheme.accepted();
+                        return StepResult::Accepted(Accepted {
+                            h,
+                            dt: h,
+                            rejected,
+                            landed,
+                        });
+                    }
+                    Some(err) => h_abs = h * control.reject(err),
+                }
+                rejected += 1;
+            }
+        }
     }
 }

@@ -10,7 +10,7 @@ use crate::linalg::ShiftedSystem;
 use crate::norm::error_norm;
 use crate::rk::StepSize;
 use crate::scalar::lit;
-use crate::stepper::{jacobian_step, JacobianScheme, StepResult, Stepper};
+use crate::stepper::{scheme_step, Scheme, StepResult, Stepper};
 use crate::{Scalar, VectorField};
 use nalgebra::DVector;
 use serde::{Deserialize, Serialize};
@@ -188,7 +188,7 @@ impl<T: Scalar> ImplicitEuler<T> {
     }
 }
 
-impl<T: Scalar> JacobianScheme<T> for ImplicitEuler<T> {
+impl<T: Scalar> Scheme<T> for ImplicitEuler<T> {
     fn prepare(&mut self, field: &mut dyn VectorField<T>, t: T, y: &DVector<T>) -> bool {
         self.ensure_f0(field, t, y);
         self.jac.update(field, t, y, &self.f0)
@@ -265,7 +265,7 @@ impl<T: Scalar> Stepper<T> for ImplicitEuler<T> {
         y_new: &mut DVector<T>,
         t_limit: Option<T>,
     ) -> StepResult<T> {
-        jacobian_step(self, field, t, y, y_new, t_limit)
+        scheme_step(self, field, t, y, y_new, t_limit)
     }
 
     fn invalidate(&mut self) {

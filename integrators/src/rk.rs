@@ -3,8 +3,8 @@
 
 use crate::controller::{Controller, ErrorControl};
 use crate::norm::error_norm;
-use crate::scalar::{lit, spacing};
-use crate::stepper::{Accepted, StepResult, Stepper};
+use crate::scalar::lit;
+use crate::stepper::{scheme_step, Scheme, StepResult, Stepper};
 use crate::tableau::Tableau;
 use crate::{Scalar, VectorField};
 use nalgebra::DVector;
@@ -176,33 +176,6 @@ impl<T: Scalar> RungeKutta<T> {
         let interval = t_limit.map_or(T::max_value().unwrap_or(T::one()), |tl| tl - t);
         Some(self.initial_step(field, t, y, interval, rtol, atol))
     }
-
-    /// SciPy's `select_initial_step` ([`crate::initial`]), with the stage buffers as
-    /// scratch.
-    fn initial_step(
-        &mut self,
-        field: &mut dyn VectorField<T>,
-        t: T,
-        y: &DVector<T>,
-        interval: T,
-        rtol: T,
-        atol: T,
-    ) -> T {
-        let last = self.k.len() - 1;
-        let (head, tail) = self.k.split_at_mut(last);
-        crate::initial::select_initial_step(
-            field,
-            t,
-            y,
-            &head[0],
-            interval,
-            rtol,
-            atol,
-            self.tableau.error_order,
-            &mut self.stage,
-            &mut tail[0],
-        )
-    }
 }
 
 /// out = y + h Σⱼ coef[j]·k[j], one pass, skipping zero coefficients.
@@ -239,6 +212,86 @@ fn combine<T: Scalar>(out: &mut DVector<T>, y: &DVector<T>, h: T, coef: &[f64], 
     }
 }
 
+impl<T: Scalar> Scheme<T> for RungeKutta<T> {
+    fn prepare(&mut self, field: &mut dyn VectorField<T>, t: T, y: &DVector<T>) -> bool {
+        self.ensure_k0(field, t, y);
+        true
+    }
+
+    fn size(&mut self) -> &mut StepSize<T> {
+        &mut self.size
+    }
+
+    /// SciPy's `select_initial_step` ([`crate::initial`]), with the stage buffers as
+    /// scratch.
+    fn initial_step(
+        &mut self,
+        field: &mut dyn VectorField<T>,
+        t: T,
+        y: &DVector<T>,
+        interval: T,
+        rtol: T,
+        atol: T,
+    ) -> T {
+        let last = self.k.len() - 1;
+        let (head, tail) = self.k.split_at_mut(last);
+        crate::initial::select_initial_step(
+            field,
+            t,
+            y,
+            &head[0],
+            interval,
+            rtol,
+            atol,
+            self.tableau.error_order,
+            &mut self.stage,
+            &mut tail[0],
+        )
+    }
+
+    /// The stages and y₊ = y + h Σ bᵢkᵢ; under error control also f(y₊) (the last stage
+    /// of an FSAL pair) and the error h Σ eᵢkᵢ in the weighted RMS norm.
+    fn attempt(
+        &mut self,
+        field: &mut dyn VectorField<T>,
+        t: T,
+        y: &DVector<T>,
+        y_new: &mut DVector<T>,
+        h: T,
+        tol: Option<(T, T)>,
+    ) -> Option<T> {
+        let tab = self.tableau;
+        self.stages(field, t, y, h);
+        combine(y_new, y, h, tab.b, &self.k);
+        let Some((rtol, atol)) = tol else {
+            return Some(T::zero());
+        };
+        let s = tab.stages();
+        field.eval(t + h, y_new, &mut self.k[s]);
+        // The stage buffer as scratch for the error vector.
+        combine_increment(&mut self.stage, h, tab.e.unwrap_or(&[]), &self.k);
+        Some(error_norm(&self.stage, y, y_new, rtol, atol))
+    }
+
+    /// An explicit attempt cannot fail; were it to, shrink as for an error that is not
+    /// finite.
+    fn after_failure(&self, h: T, control: &ErrorControl<T>) -> T {
+        h * control.reject(lit(f64::NAN))
+    }
+
+    /// Under error control f(y₊) is in the last stage's buffer and becomes k₀; at a fixed
+    /// step it was not evaluated.
+    fn accepted(&mut self) {
+        if matches!(self.size, StepSize::Adaptive { .. }) {
+            let s = self.tableau.stages();
+            self.k.swap(0, s);
+            self.k0_valid = true;
+        } else {
+            self.k0_valid = false;
+        }
+    }
+}
+
 impl<T: Scalar> Stepper<T> for RungeKutta<T> {
     fn derivative(&mut self, field: &mut dyn VectorField<T>, t: T, y: &DVector<T>) -> &DVector<T> {
         self.ensure_k0(field, t, y);
@@ -253,67 +306,7 @@ impl<T: Scalar> Stepper<T> for RungeKutta<T> {
         y_new: &mut DVector<T>,
         t_limit: Option<T>,
     ) -> StepResult<T> {
-        self.ensure_k0(field, t, y);
-        let tab = self.tableau;
-        match self.size.clone() {
-            StepSize::Fixed(h) => {
-                // Land on the limit instead of leaving a sliver of a few ulps.
-                let (h, landed) = crate::stepper::fixed_step(t, h, t_limit);
-                self.stages(field, t, y, h);
-                combine(y_new, y, h, tab.b, &self.k);
-                self.k0_valid = false;
-                StepResult::Accepted(Accepted {
-                    h,
-                    dt: h,
-                    rejected: 0,
-                    landed,
-                })
-            }
-            StepSize::Adaptive {
-                rtol,
-                atol,
-                h,
-                mut control,
-            } => {
-                let interval = t_limit.map_or(T::max_value().unwrap_or(T::one()), |tl| tl - t);
-                let mut h_abs = match h {
-                    Some(h) => h.min(interval),
-                    None => self.initial_step(field, t, y, interval, rtol, atol),
-                };
-                let min_step = lit::<T>(10.0) * spacing(t);
-                h_abs = h_abs.max(min_step);
-                let e = tab.e.unwrap_or(&[]);
-                let s = tab.stages();
-                let mut rejected = 0u32;
-                loop {
-                    if h_abs < min_step || !h_abs.is_finite() {
-                        self.size.set_next(h_abs, control);
-                        return StepResult::TooSmall { h: h_abs };
-                    }
-                    let (h, landed) = crate::stepper::clipped_step(t, h_abs, t_limit);
-                    self.stages(field, t, y, h);
-                    combine(y_new, y, h, tab.b, &self.k);
-                    field.eval(t + h, y_new, &mut self.k[s]);
-                    // error = h Σ eᵢkᵢ, in the weighted RMS norm; stage buffer as scratch.
-                    combine_increment(&mut self.stage, h, e, &self.k);
-                    let err = error_norm(&self.stage, y, y_new, rtol, atol);
-                    if err < T::one() {
-                        let factor = control.accept(err, rejected > 0);
-                        self.size.set_next(h * factor, control);
-                        self.k.swap(0, s);
-                        self.k0_valid = true;
-                        return StepResult::Accepted(Accepted {
-                            h,
-                            dt: h,
-                            rejected,
-                            landed,
-                        });
-                    }
-                    h_abs = h * control.reject(err);
-                    rejected += 1;
-                }
-            }
-        }
+        scheme_step(self, field, t, y, y_new, t_limit)
     }
 
     fn invalidate(&mut self) {

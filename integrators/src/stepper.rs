@@ -114,11 +114,11 @@ impl<T: Scalar, S: Stepper<T> + ?Sized> Stepper<T> for Box<S> {
     }
 }
 
-/// A scheme that solves with the field's Jacobian (backward Euler, Rosenbrock-type): what
-/// [`jacobian_step`] needs of it.
-pub(crate) trait JacobianScheme<T: Scalar> {
-    /// Makes f(t, y) and the Jacobian at (t, y) known; `false` when the Jacobian is not
-    /// finite.
+/// A one-step scheme seen as attempts from (t, y) (explicit Runge–Kutta, backward Euler,
+/// Rosenbrock-type): what [`scheme_step`] needs of it.
+pub(crate) trait Scheme<T: Scalar> {
+    /// Makes what every attempt from (t, y) needs known: f(t, y), and for the stiff
+    /// schemes the Jacobian; `false` when that is not finite.
     fn prepare(&mut self, field: &mut dyn VectorField<T>, t: T, y: &DVector<T>) -> bool;
     /// The step-size mode.
     fn size(&mut self) -> &mut StepSize<T>;
@@ -149,13 +149,13 @@ pub(crate) trait JacobianScheme<T: Scalar> {
     fn accepted(&mut self);
 }
 
-/// One step of a [`JacobianScheme`], shared by the stiff methods: one Jacobian per step,
+/// One step of a [`Scheme`], the loop every stepper but the optimizers shares: prepare,
 /// then attempts. At a fixed step a failed attempt halves the step (and the step no
 /// longer lands on the limit); under error control a failed attempt or an error above 1
-/// shrinks it as the scheme and controller say. Steps below 10 ulps of t, or not finite,
+/// shrinks it as the scheme and controller say (SciPy's rules for the explicit pairs). Steps below 10 ulps of t, or not finite,
 /// end in [`StepResult::TooSmall`]; a Jacobian that is not finite hands back a non-finite
 /// state for the driver to report as divergence.
-pub(crate) fn jacobian_step<T: Scalar, S: JacobianScheme<T>>(
+pub(crate) fn scheme_step<T: Scalar, S: Scheme<T>>(
     scheme: &mut S,
     field: &mut dyn VectorField<T>,
     t: T,

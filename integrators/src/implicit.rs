@@ -4,13 +4,12 @@
 //! §4.1). On L = ½ Σ λᵢθᵢ² it gives θₙ = (1 + hλᵢ)⁻ⁿθ₀ᵢ, stable for every h > 0.
 
 use crate::controller::{Controller, ErrorControl};
-use crate::initial::select_initial_step;
 use crate::jacobian::Jacobian;
 use crate::linalg::ShiftedSystem;
 use crate::norm::error_norm;
 use crate::rk::StepSize;
 use crate::scalar::lit;
-use crate::stepper::{scheme_step, Scheme, StepResult, Stepper};
+use crate::stepper::{scheme_step, InitialParts, Scheme, StepResult, Stepper};
 use crate::{Scalar, VectorField};
 use nalgebra::DVector;
 use serde::{Deserialize, Serialize};
@@ -198,27 +197,12 @@ impl<T: Scalar> Scheme<T> for ImplicitEuler<T> {
         &mut self.size
     }
 
-    fn initial_step(
-        &mut self,
-        field: &mut dyn VectorField<T>,
-        t: T,
-        y: &DVector<T>,
-        interval: T,
-        rtol: T,
-        atol: T,
-    ) -> T {
-        select_initial_step(
-            field,
-            t,
-            y,
-            &self.f0,
-            interval,
-            rtol,
-            atol,
-            1,
-            &mut self.delta,
-            &mut self.fz,
-        )
+    fn initial_parts(&mut self) -> InitialParts<'_, T> {
+        InitialParts {
+            f0: &self.f0,
+            order: 1,
+            scratch: (&mut self.delta, &mut self.fz),
+        }
     }
 
     fn attempt(

@@ -4,7 +4,7 @@
 use crate::controller::{Controller, ErrorControl};
 use crate::norm::error_norm;
 use crate::scalar::lit;
-use crate::stepper::{scheme_step, Scheme, StepResult, Stepper};
+use crate::stepper::{scheme_step, InitialParts, Scheme, StepResult, Stepper};
 use crate::tableau::Tableau;
 use crate::{Scalar, VectorField};
 use nalgebra::DVector;
@@ -224,29 +224,15 @@ impl<T: Scalar> Scheme<T> for RungeKutta<T> {
 
     /// SciPy's `select_initial_step` ([`crate::initial`]), with the stage buffers as
     /// scratch.
-    fn initial_step(
-        &mut self,
-        field: &mut dyn VectorField<T>,
-        t: T,
-        y: &DVector<T>,
-        interval: T,
-        rtol: T,
-        atol: T,
-    ) -> T {
+    /// k₀ = f(t, y) is the first stage; the stage buffer and the last stage are scratch.
+    fn initial_parts(&mut self) -> InitialParts<'_, T> {
         let last = self.k.len() - 1;
         let (head, tail) = self.k.split_at_mut(last);
-        crate::initial::select_initial_step(
-            field,
-            t,
-            y,
-            &head[0],
-            interval,
-            rtol,
-            atol,
-            self.tableau.error_order,
-            &mut self.stage,
-            &mut tail[0],
-        )
+        InitialParts {
+            f0: &head[0],
+            order: self.tableau.error_order,
+            scratch: (&mut self.stage, &mut tail[0]),
+        }
     }
 
     /// The stages and y₊ = y + h Σ bᵢkᵢ; under error control also f(y₊) (the last stage

@@ -17,13 +17,12 @@
 //! Wanner's Table IV.7.1 in this module's tests.
 
 use crate::controller::{Controller, ErrorControl};
-use crate::initial::select_initial_step;
 use crate::jacobian::Jacobian;
 use crate::linalg::ShiftedSystem;
 use crate::norm::error_norm;
 use crate::rk::StepSize;
 use crate::scalar::lit;
-use crate::stepper::{scheme_step, Scheme, StepResult, Stepper};
+use crate::stepper::{scheme_step, InitialParts, Scheme, StepResult, Stepper};
 use crate::{Scalar, VectorField};
 use nalgebra::DVector;
 use serde::{Deserialize, Serialize};
@@ -393,27 +392,12 @@ impl<T: Scalar> Scheme<T> for RosenbrockMethod<T> {
         &mut self.size
     }
 
-    fn initial_step(
-        &mut self,
-        field: &mut dyn VectorField<T>,
-        t: T,
-        y: &DVector<T>,
-        interval: T,
-        rtol: T,
-        atol: T,
-    ) -> T {
-        select_initial_step(
-            field,
-            t,
-            y,
-            &self.f0,
-            interval,
-            rtol,
-            atol,
-            self.tableau.error_order,
-            &mut self.stage,
-            &mut self.fs,
-        )
+    fn initial_parts(&mut self) -> InitialParts<'_, T> {
+        InitialParts {
+            f0: &self.f0,
+            order: self.tableau.error_order,
+            scratch: (&mut self.stage, &mut self.fs),
+        }
     }
 
     fn attempt(

@@ -114,6 +114,13 @@ impl<T: Scalar, S: Stepper<T> + ?Sized> Stepper<T> for Box<S> {
     }
 }
 
+/// f(t, y), the error estimate's order and two scratch vectors, for the first step.
+pub(crate) struct InitialParts<'a, T: Scalar> {
+    pub f0: &'a DVector<T>,
+    pub order: u32,
+    pub scratch: (&'a mut DVector<T>, &'a mut DVector<T>),
+}
+
 /// A one-step scheme seen as attempts from (t, y) (explicit Runge–Kutta, backward Euler,
 /// Rosenbrock-type): what [`scheme_step`] needs of it.
 pub(crate) trait Scheme<T: Scalar> {
@@ -122,7 +129,11 @@ pub(crate) trait Scheme<T: Scalar> {
     fn prepare(&mut self, field: &mut dyn VectorField<T>, t: T, y: &DVector<T>) -> bool;
     /// The step-size mode.
     fn size(&mut self) -> &mut StepSize<T>;
-    /// The first step of an adaptive run (SciPy's rule with the scheme's order).
+    /// What SciPy's rule for the first step needs: f(t, y), the order of the error
+    /// estimate, and two scratch vectors.
+    fn initial_parts(&mut self) -> InitialParts<'_, T>;
+    /// The first step of an adaptive run: SciPy's `select_initial_step`
+    /// ([`crate::initial`]) with the scheme's order and scratch.
     fn initial_step(
         &mut self,
         field: &mut dyn VectorField<T>,
@@ -131,7 +142,21 @@ pub(crate) trait Scheme<T: Scalar> {
         interval: T,
         rtol: T,
         atol: T,
-    ) -> T;
+    ) -> T {
+        let p = self.initial_parts();
+        crate::initial::select_initial_step(
+            field,
+            t,
+            y,
+            p.f0,
+            interval,
+            rtol,
+            atol,
+            p.order,
+            p.scratch.0,
+            p.scratch.1,
+        )
+    }
     /// One attempt of size h into `y_new`: `None` when its linear algebra failed, else its
     /// error norm under `tol` = (rtol, atol) (0 without `tol`).
     fn attempt(

@@ -22,6 +22,8 @@
 
 use gradflow_integrators::kernel;
 use gradflow_integrators::optim::{Optimizer, Rule};
+#[cfg(test)]
+use gradflow_integrators::scalar::to_f64;
 use gradflow_integrators::{Scalar, Stepper, VectorField};
 use nalgebra::DVector;
 use std::time::Instant;
@@ -77,13 +79,54 @@ fn hand_adam<T: Scalar>(
     (b1, b2): (T, T),
     eps: T,
 ) {
-    let bc1 = T::one() - b1.powi(k);
-    let bc2_sqrt = (T::one() - b2.powi(k)).sqrt();
+    // `beta ** step` and `** 0.5`, as PyTorch's single-tensor Adam (and the library) do.
+    let kf = nalgebra::convert::<f64, T>(f64::from(k));
+    let bc1 = T::one() - b1.powf(kf);
+    let bc2_sqrt = (T::one() - b2.powf(kf)).powf(nalgebra::convert(0.5));
     let step = lr / bc1;
     for (((t, &gi), mi), vi) in theta.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
         *mi += (T::one() - b1) * (gi - *mi);
         *vi = b2 * *vi + (T::one() - b2) * gi * gi;
         *t += (-step * *mi) / (vi.sqrt() / bc2_sqrt + eps);
+    }
+}
+
+/// The state of the hand loops: RMSprop's v or Adam's m and v, and the step count.
+struct HandState<T> {
+    s1: Vec<T>,
+    s2: Vec<T>,
+    k: i32,
+}
+
+impl<T: Scalar> HandState<T> {
+    fn new(n: usize) -> Self {
+        HandState {
+            s1: vec![T::zero(); n],
+            s2: vec![T::zero(); n],
+            k: 0,
+        }
+    }
+}
+
+/// One hand-loop step of `method` with the roofline's hyperparameters.
+fn hand_step<T: Scalar>(method: &str, s: &mut HandState<T>, theta: &mut [T], g: &[T], lr: T) {
+    let c = |x: f64| nalgebra::convert::<f64, T>(x);
+    match method {
+        "euler" => hand_sgd(theta, g, lr),
+        "rmsprop" => hand_rmsprop(theta, g, &mut s.s1, lr, c(0.99), c(1e-8)),
+        _ => {
+            s.k += 1;
+            hand_adam(
+                theta,
+                g,
+                &mut s.s1,
+                &mut s.s2,
+                s.k,
+                lr,
+                (c(0.9), c(0.999)),
+                c(1e-8),
+            )
+        }
     }
 }
 
@@ -103,6 +146,16 @@ struct Row {
     hand: f64,
 }
 
+/// The library's rule for `method`, with the hand loops' hyperparameters.
+fn rule_for<T: Scalar>(method: &str, n: usize) -> Rule<T> {
+    let c = |x: f64| nalgebra::convert::<f64, T>(x);
+    match method {
+        "euler" => Rule::sgd(T::zero(), T::zero(), false, n),
+        "rmsprop" => Rule::rms(c(0.99), c(1e-8), false, T::zero(), n),
+        _ => Rule::adam(c(0.9), c(0.999), c(1e-8), false, n),
+    }
+}
+
 fn measure<T: Scalar>(n: usize, reps: usize) -> (f64, Vec<Row>) {
     let c = |x: f64| nalgebra::convert::<f64, T>(x);
     let x = DVector::<T>::from_fn(n, |i, _| c(((i % 1000) as f64 + 1.0) * 1e-3));
@@ -113,11 +166,7 @@ fn measure<T: Scalar>(n: usize, reps: usize) -> (f64, Vec<Row>) {
     let mut theta = DVector::<T>::from_element(n, c(1.0));
     let mut rows = Vec::new();
 
-    let rule_for = |method: &str, n: usize| match method {
-        "euler" => Rule::sgd(T::zero(), T::zero(), false, n),
-        "rmsprop" => Rule::rms(c(0.99), c(1e-8), false, T::zero(), n),
-        _ => Rule::adam(c(0.9), c(0.999), c(1e-8), false, n),
-    };
+    let rule_for = rule_for::<T>;
     for (method, words) in [("euler", 3), ("rmsprop", 5), ("adam", 7)] {
         let rule = rule_for(method, n);
         let lr = c(1e-9);
@@ -150,32 +199,15 @@ fn measure<T: Scalar>(n: usize, reps: usize) -> (f64, Vec<Row>) {
         let integrator = best_of(reps, || {
             stepper.step(&mut Given, T::zero(), &theta, &mut next, None);
         });
-        let mut s1 = vec![T::zero(); n];
-        let mut s2 = vec![T::zero(); n];
-        let mut k = 0;
-        let hand = best_of(reps, || match method {
-            "euler" => hand_sgd(theta.as_mut_slice(), grad.as_slice(), lr),
-            "rmsprop" => hand_rmsprop(
+        let mut hand_state = HandState::new(n);
+        let hand = best_of(reps, || {
+            hand_step(
+                method,
+                &mut hand_state,
                 theta.as_mut_slice(),
                 grad.as_slice(),
-                &mut s1,
                 lr,
-                c(0.99),
-                c(1e-8),
-            ),
-            _ => {
-                k += 1;
-                hand_adam(
-                    theta.as_mut_slice(),
-                    grad.as_slice(),
-                    &mut s1,
-                    &mut s2,
-                    k,
-                    lr,
-                    (c(0.9), c(0.999)),
-                    c(1e-8),
-                )
-            }
+            )
         });
         rows.push(Row {
             method,
@@ -250,4 +282,42 @@ fn main() {
     kernel::set_vector_path(false);
     println!("\nportable kernels forced (the build's default target):");
     report::<f64>("f64", n, reps, 1);
+}
+
+/// The library's in-place steps and the hand loops, from the same θ with the same
+/// gradients, end bit for bit equal: the roofline compares equal work.
+#[cfg(test)]
+fn same_work<T: Scalar>(n: usize) {
+    let c = |x: f64| nalgebra::convert::<f64, T>(x);
+    let lr = c(1e-3);
+    for method in ["euler", "rmsprop", "adam"] {
+        let mut opt = Optimizer::new(lr, rule_for::<T>(method, n), n);
+        let mut hand = HandState::new(n);
+        let mut a = DVector::<T>::from_fn(n, |i, _| c(1.0 + (i % 13) as f64 * 0.01));
+        let mut b = a.clone();
+        for k in 0..4 {
+            let g = DVector::<T>::from_fn(n, |i, _| c(((i * 7 + k * 3) % 17) as f64 * 0.1 - 0.8));
+            opt.step_in_place(&mut a, &g).expect("matching dimensions");
+            hand_step(method, &mut hand, b.as_mut_slice(), g.as_slice(), lr);
+        }
+        let bits =
+            |v: &DVector<T>| -> Vec<u64> { v.iter().map(|&x| to_f64(x).to_bits()).collect() };
+        assert!(bits(&a) == bits(&b), "{method}");
+    }
+}
+
+#[test]
+fn the_compared_loops_do_the_same_arithmetic() {
+    // Large enough for the two-thread halves, odd to run the remainder loops.
+    let n = 3 * kernel::PAR_MIN + 5;
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("a thread pool");
+        pool.install(|| {
+            same_work::<f64>(n);
+            same_work::<f32>(n);
+        });
+    }
 }

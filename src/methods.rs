@@ -10,6 +10,7 @@ use gradflow_integrators::rosw::{self, RosenbrockTableau};
 use gradflow_integrators::tableau::{self, Tableau};
 use gradflow_integrators::{
     Controller, ImplicitEuler, Optimizer, RosenbrockMethod, Rule, RungeKutta, Scalar, Stepper,
+    Switching,
 };
 
 /// Which scheme and step-size rule a method is.
@@ -45,6 +46,8 @@ pub enum MethodId {
     Ros23,
     /// Hairer & Wanner's stiffly accurate Rosenbrock method of order 4(3).
     Rodas4,
+    /// Dormand–Prince until the flow turns stiff, then RODAS4.
+    Auto,
 }
 
 /// A registered method.
@@ -241,6 +244,12 @@ static METHODS: &[MethodInfo] = &[
         description: "stiffly accurate Rosenbrock 4(3) (Hairer–Wanner RODAS4) using the Hessian; t = Σh",
         keys: STIFF,
     },
+    MethodInfo {
+        id: MethodId::Auto,
+        name: "auto",
+        description: "dopri5 until its steps sit at the stability limit (h·ρ(∇²L) > 0.6·3.3066 for 15 steps, ρ by one Hessian-vector product a step), then rodas4, as LSODA switches (one way); t = Σh",
+        keys: &[RTOL, ATOL],
+    },
 ];
 
 /// Every registered method.
@@ -415,6 +424,11 @@ impl Method {
             }
             MethodId::Ros23 => stiff(&rosw::ROS23),
             MethodId::Rodas4 => stiff(&rosw::RODAS4),
+            MethodId::Auto => AnyStepper::Auto(Box::new(Switching::dopri5_rodas4(
+                c(self.number("rtol").unwrap_or(1e-6)),
+                c(self.number("atol").unwrap_or(1e-9)),
+                dim,
+            ))),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! state a checkpoint can hold.
 
 use gradflow_integrators::{
-    ImplicitEuler, Optimizer, RosenbrockMethod, RungeKutta, Scalar, StepResult, Stepper,
+    ImplicitEuler, Optimizer, RosenbrockMethod, RungeKutta, Scalar, StepResult, Stepper, Switching,
     VectorField,
 };
 use nalgebra::DVector;
@@ -19,6 +19,9 @@ pub enum AnyStepper<T: Scalar> {
     Implicit(ImplicitEuler<T>),
     /// A linearly implicit Rosenbrock-type method.
     Rosenbrock(RosenbrockMethod<T>),
+    /// An explicit pair that hands over to a Rosenbrock-type method when the flow turns
+    /// stiff (`auto`; boxed: it holds both steppers).
+    Auto(Box<Switching<T>>),
 }
 
 /// The state of a stepper as a checkpoint stores it.
@@ -33,6 +36,8 @@ pub enum SavedStepper<T: Scalar> {
     Implicit(ImplicitEuler<T>),
     /// A linearly implicit Rosenbrock-type method.
     Rosenbrock(RosenbrockMethod<T>),
+    /// The explicit-to-stiff switch.
+    Auto(Box<Switching<T>>),
 }
 
 impl<T: Scalar> AnyStepper<T> {
@@ -43,6 +48,7 @@ impl<T: Scalar> AnyStepper<T> {
             AnyStepper::Optimizer(s) => SavedStepper::Optimizer(s.clone()),
             AnyStepper::Implicit(s) => SavedStepper::Implicit(s.clone()),
             AnyStepper::Rosenbrock(s) => SavedStepper::Rosenbrock(s.clone()),
+            AnyStepper::Auto(s) => SavedStepper::Auto(s.clone()),
         })
     }
 }
@@ -69,6 +75,7 @@ impl<T: Scalar> SavedStepper<T> {
             (SavedStepper::Rosenbrock(a), SavedStepper::Rosenbrock(b)) => {
                 a.tableau().name == b.tableau().name && a.is_consistent(dim)
             }
+            (SavedStepper::Auto(a), SavedStepper::Auto(_)) => a.is_consistent(dim),
             _ => false,
         }
     }
@@ -81,6 +88,7 @@ impl<T: Scalar> From<SavedStepper<T>> for AnyStepper<T> {
             SavedStepper::Optimizer(s) => AnyStepper::Optimizer(s),
             SavedStepper::Implicit(s) => AnyStepper::Implicit(s),
             SavedStepper::Rosenbrock(s) => AnyStepper::Rosenbrock(s),
+            SavedStepper::Auto(s) => AnyStepper::Auto(s),
         }
     }
 }
@@ -92,6 +100,7 @@ macro_rules! each {
             AnyStepper::Optimizer($s) => $e,
             AnyStepper::Implicit($s) => $e,
             AnyStepper::Rosenbrock($s) => $e,
+            AnyStepper::Auto($s) => $e,
         }
     };
 }

@@ -104,3 +104,37 @@ fn the_cli_prints_one_warning_line_naming_the_stiff_methods() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&out.stderr).contains("warning:"));
 }
+
+#[test]
+fn auto_switches_on_the_stiff_flow_and_is_dopri5_where_the_flow_is_not_stiff() {
+    // Rosenbrock's flow turns stiff in the valley: `auto` hands over to rodas4 and needs
+    // under 1% of dopri5's gradients to t = 1000, and ends at the minimum.
+    let auto = RunSpec::new("rosenbrock", "auto")
+        .t_end(1000.0)
+        .run()
+        .unwrap();
+    let explicit = RunSpec::new("rosenbrock", "dopri5")
+        .t_end(1000.0)
+        .run()
+        .unwrap();
+    assert!(
+        100 * auto.grad_evals < explicit.grad_evals,
+        "{}",
+        auto.grad_evals
+    );
+    for x in auto.theta.as_ref().unwrap() {
+        assert!((x - 1.0).abs() < 1e-8, "θ = {:?}", auto.theta);
+    }
+    // The logistic flow never turns stiff: the same steps as dopri5, bit for bit, plus
+    // one Hessian-vector product per accepted step for the estimate of ρ.
+    let auto = RunSpec::new("logistic", "auto").t_end(100.0).run().unwrap();
+    let explicit = RunSpec::new("logistic", "dopri5")
+        .t_end(100.0)
+        .run()
+        .unwrap();
+    assert_eq!(auto.theta, explicit.theta);
+    assert_eq!(auto.grad_evals, explicit.grad_evals);
+    assert_eq!(auto.hess_evals, auto.accepted);
+    // No warning for auto: it is its own remedy.
+    assert!(auto.stiffness.is_none());
+}

@@ -21,6 +21,7 @@ use crate::stepper::{StepResult, Stepper};
 use crate::tableau::{Tableau, DOPRI5};
 use crate::{Controller, Scalar, VectorField};
 use nalgebra::DVector;
+use serde::{Deserialize, Serialize};
 
 /// Consecutive accepted steps with h·ρ above the threshold before switching (`dopri5.f`).
 const STIFF_STEPS: u32 = 15;
@@ -28,7 +29,8 @@ const STIFF_STEPS: u32 = 15;
 const FRACTION: f64 = 0.6;
 
 /// An explicit pair that switches to a Rosenbrock-type method when the flow turns stiff.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(bound = "T: Scalar")]
 pub struct Switching<T: Scalar> {
     explicit: RungeKutta<T>,
     implicit: RosenbrockMethod<T>,
@@ -79,6 +81,16 @@ impl<T: Scalar> Switching<T> {
     /// Dormand–Prince 5(4) (x_b = 3.3066), then RODAS4.
     pub fn dopri5_rodas4(rtol: T, atol: T, dim: usize) -> Self {
         Self::new(&DOPRI5, 3.3066, &RODAS4, rtol, atol, dim)
+    }
+
+    /// Whether every buffer fits a state of dimension `dim` (a check for a state read back
+    /// from a file).
+    pub fn is_consistent(&self, dim: usize) -> bool {
+        self.explicit.is_consistent(dim)
+            && self.implicit.is_consistent(dim)
+            && [&self.v, &self.jv, &self.f, &self.probe]
+                .iter()
+                .all(|b| b.len() == dim)
     }
 
     /// True once the implicit method has taken over.

@@ -256,26 +256,26 @@ impl<T: Scalar> Summary<T> {
 }
 
 /// [`Summary`] accumulated in [`LANES`] lanes: component i of a leaf goes to lane i mod 16.
-/// With `RANGE = false` only the two sums are kept (min/max dᵢ are then worked out on
+/// Without `range` only the two sums are kept (min/max dᵢ are then worked out on
 /// demand from the rule's state, off the hot path, and the lanes fit the registers).
-pub(crate) struct Lanes<T, const RANGE: bool> {
+pub(crate) struct Lanes<T> {
     hg2: [T; LANES],
     g2: [T; LANES],
     range: Option<([T; LANES], [T; LANES])>,
 }
 
-impl<T: Scalar, const RANGE: bool> Lanes<T, RANGE> {
+impl<T: Scalar> Lanes<T> {
     #[inline(always)]
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(range: bool) -> Self {
         let e = Summary::<T>::empty();
         Lanes {
             hg2: [e.hg2; LANES],
             g2: [e.g2; LANES],
-            range: RANGE.then_some(([e.dmin; LANES], [e.dmax; LANES])),
+            range: range.then_some(([e.dmin; LANES], [e.dmax; LANES])),
         }
     }
 
-    /// Adds hᵢgᵢ² and gᵢ² to lane `j`; with `RANGE`, `lo` enters the minimum and `hi`
+    /// Adds hᵢgᵢ² and gᵢ² to lane `j`; with a range, `lo` enters the minimum and `hi`
     /// the maximum (both dᵢ, or a neutral value for a component that must not count).
     #[inline(always)]
     pub(crate) fn add(&mut self, j: usize, hg2: T, g2: T, lo: T, hi: T) {

@@ -261,7 +261,7 @@ macro_rules! per_component {
                     b.len(),
                     #[inline(always)]
                     || {
-                        let mut acc = Lanes::<T, false>::new();
+                        let mut acc = Lanes::new(false);
                         let len = leaf_loop!(b, [$($s),+], |$th, $g, $j| {
                             let (next, hg2, d) = $body;
                             acc.add($j, hg2, $g * $g, d, d);
@@ -489,7 +489,7 @@ impl<T: Scalar> Optimizer<T> {
                         b.len(),
                         #[inline(always)]
                         || {
-                            let mut acc = Lanes::<T, true>::new();
+                            let mut acc = Lanes::new(true);
                             let len = leaf_loop!(b, [], |th, g, j| {
                                 let a = g.abs();
                                 let nonzero = g != zero;

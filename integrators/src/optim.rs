@@ -30,7 +30,7 @@
 use crate::kernel::{
     dispatch, elementwise, leaf_loop, nest, sweep, zip_all, Block, Lanes, Summary, Theta,
 };
-use crate::scalar::lit;
+use crate::scalar::{lit, reciprocal};
 use crate::stepper::{Accepted, StepResult, Stepper};
 use crate::{Scalar, VectorField};
 use nalgebra::DVector;
@@ -618,8 +618,10 @@ impl<T: Scalar> Optimizer<T> {
                 let (b2, e) = (*beta2, *eps);
                 let w2 = T::one() - *beta2;
                 let lerp = Lerp::new(T::one() - *beta1);
-                // hᵢgᵢ² = (step/dᵢ)·gᵢ² costs a third division per component, which PyTorch
-                // (reporting no time) does not pay: see docs/performance.md.
+                // hᵢgᵢ² = (step·(1/dᵢ))·gᵢ² for the reported time, with 1/dᵢ by Newton's
+                // iteration: a third true division per component (which PyTorch, reporting
+                // no time, does not pay) would queue behind √v and m/d on the divider. θ and
+                // the state keep PyTorch's two divisions. See docs/performance.md.
                 let s = if *amsgrad {
                     per_component!(theta, [m, v, vmax], |th, g, j| {
                         let mi = lerp.at(m[j], g);
@@ -631,7 +633,7 @@ impl<T: Scalar> Optimizer<T> {
                         let denom = top.sqrt() / bc2_sqrt + e;
                         (
                             th + (neg_step * mi) / denom,
-                            (step / denom) * (g * g),
+                            (step * reciprocal(denom)) * (g * g),
                             denom,
                         )
                     })
@@ -644,7 +646,7 @@ impl<T: Scalar> Optimizer<T> {
                         let denom = vi.sqrt() / bc2_sqrt + e;
                         (
                             th + (neg_step * mi) / denom,
-                            (step / denom) * (g * g),
+                            (step * reciprocal(denom)) * (g * g),
                             denom,
                         )
                     })

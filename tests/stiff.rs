@@ -14,7 +14,7 @@ use gradflow::integrators::{
     Controller, ImplicitEuler, RosenbrockMethod, RungeKutta, Stats, Status, Stop,
 };
 use gradflow::problems::Objective;
-use gradflow::{Dtype, RunSpec};
+use gradflow::{Dtype, GradientFlow, RunSpec};
 use nalgebra::DVector;
 use serde_json::Value;
 
@@ -273,6 +273,72 @@ fn rodas4_on_the_rosenbrock_flow_to_t_100_against_scipys_bdf() {
     assert!(o.err <= 5e-9, "{}", o.err);
     let r = adaptive("ros23", 1e-6, 1e-6, 100.0);
     assert!(r.err <= 5e-9, "{}", r.err);
+}
+
+#[test]
+fn no_step_sequence_takes_rodas4_to_bdfs_count_at_that_tolerance() {
+    // The issue asks rodas4 for at most BDF's 697 gradients at rtol = atol = 1e-6 to
+    // t = 100. RODAS4 pays six gradients a step (f(y) and five stages), so that allows
+    // 116 steps. Here every step is the longest one RODAS4's own error estimate accepts
+    // from where it stands (err < 1, found by bisection to 0.1%): no controller can take
+    // fewer steps along this sequence, and the count stays far above 116.
+    let p = problem("rosenbrock", &[]);
+    let mut field = GradientFlow::new(&*p);
+    let (rtol, atol, t_end) = (1e-6, 1e-6, 100.0);
+    let mut m = RosenbrockMethod::fixed(&RODAS4, 1.0, 2);
+    let (mut t, mut y): (f64, _) = (0.0, p.start());
+    let mut y_new = DVector::zeros(2);
+    let mut steps = 0;
+    let mut h: f64 = 1e-4;
+    let ok = |m: &mut RosenbrockMethod<f64>,
+              f: &mut GradientFlow<_>,
+              t,
+              y: &DVector<f64>,
+              h,
+              out: &mut DVector<f64>| {
+        m.trial_error(f, t, y, h, rtol, atol, out)
+            .is_some_and(|e| e < 1.0)
+    };
+    while t < t_end {
+        // Bracket the longest acceptable step, then bisect.
+        let mut lo = h.min(t_end - t);
+        while !ok(&mut m, &mut field, t, &y, lo, &mut y_new) {
+            lo *= 0.5;
+        }
+        let mut hi = lo * 2.0;
+        while hi < t_end - t && ok(&mut m, &mut field, t, &y, hi, &mut y_new) {
+            lo = hi;
+            hi *= 2.0;
+        }
+        if hi >= t_end - t && ok(&mut m, &mut field, t, &y, t_end - t, &mut y_new) {
+            lo = t_end - t;
+        } else {
+            while hi - lo > 1e-3 * lo {
+                let mid = 0.5 * (lo + hi);
+                if ok(&mut m, &mut field, t, &y, mid, &mut y_new) {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+        }
+        assert!(ok(&mut m, &mut field, t, &y, lo, &mut y_new));
+        y.copy_from(&y_new);
+        t = if lo == t_end - t { t_end } else { t + lo };
+        h = lo;
+        steps += 1;
+    }
+    let err = (&y - reference("rosenbrock", t_end)).amax();
+    println!(
+        "rodas4, longest acceptable step every time: {steps} steps = {} gradients (BDF: 697), endpoint error {err:.1e}",
+        6 * steps
+    );
+    assert!(6 * steps > 800, "{steps} steps");
+    let controlled = adaptive("rodas4", rtol, atol, t_end);
+    assert!(
+        controlled.stats.accepted >= steps,
+        "a controller beat the bound"
+    );
 }
 
 #[test]

@@ -40,8 +40,8 @@ pub fn spacing<T: Scalar>(t: T) -> T {
 ///
 /// Division and square root share one slow, barely pipelined unit, while this uses
 /// multiplies only: a kernel already bound by that unit (Adam's √v and its two
-/// divisions) gets one more quotient without waiting for it. x = 0 gives +∞ and x = +∞ gives
-/// −∞ or NaN; subnormal x are out of range.
+/// divisions) gets one more quotient without waiting for it. x = 0 gives +∞ and x = +∞ gives 0,
+/// as 1/x does; subnormal x are out of range.
 ///
 /// ```
 /// use gradflow_integrators::scalar::reciprocal;
@@ -59,13 +59,21 @@ pub fn reciprocal<T: Scalar>(x: T) -> T {
         for _ in 0..4 {
             r *= 2.0 - x * r;
         }
-        nalgebra::convert(r)
+        nalgebra::convert(match x {
+            0.0 => f64::INFINITY,
+            f64::INFINITY => 0.0,
+            _ => r,
+        })
     } else if let Some(&x) = any.downcast_ref::<f32>() {
         let mut r = f32::from_bits(0x7EF3_11C3u32.wrapping_sub(x.to_bits()));
         for _ in 0..3 {
             r *= 2.0 - x * r;
         }
-        nalgebra::convert(f64::from(r))
+        nalgebra::convert(f64::from(match x {
+            0.0 => f32::INFINITY,
+            f32::INFINITY => 0.0,
+            _ => r,
+        }))
     } else {
         T::one() / x
     }
@@ -110,6 +118,10 @@ mod tests {
             }
         }
         assert!(worst <= 2, "f32: {worst} ulps");
+        assert_eq!(reciprocal(0.0f64), f64::INFINITY);
+        assert_eq!(reciprocal(f64::INFINITY), 0.0);
+        assert_eq!(reciprocal(0.0f32), f32::INFINITY);
+        assert_eq!(reciprocal(f32::INFINITY), 0.0);
     }
 
     #[test]

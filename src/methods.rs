@@ -87,9 +87,15 @@ const PI: Key = Key {
     kind: Kind::Bool,
     doc: "PI step control instead of SciPy's I control",
 };
-const ADAPTIVE: &[Key] = &[RTOL, ATOL, H0, PI];
+const MAX_STEP: Key = Key {
+    name: "max_step",
+    default: None,
+    kind: Kind::POSITIVE,
+    doc: "largest step, as SciPy's max_step (auto: no limit)",
+};
+const ADAPTIVE: &[Key] = &[RTOL, ATOL, H0, PI, MAX_STEP];
 /// The keys of the linearly implicit methods (I control, as SciPy).
-const STIFF: &[Key] = &[RTOL, ATOL, H0];
+const STIFF: &[Key] = &[RTOL, ATOL, H0, MAX_STEP];
 /// Backward Euler's step: fixed when given, error-controlled when absent.
 const LR_OR_ADAPTIVE: Key = Key {
     name: "lr",
@@ -230,7 +236,7 @@ static METHODS: &[MethodInfo] = &[
         id: MethodId::ImplicitEuler,
         name: "implicit-euler",
         description: "backward Euler θ₊ + h∇L(θ₊) = θ by Newton on the Hessian: the proximal point method, stable for any h; fixed h = lr, or adaptive without lr; t = Σh",
-        keys: &[LR_OR_ADAPTIVE, RTOL, ATOL],
+        keys: &[LR_OR_ADAPTIVE, RTOL, ATOL, MAX_STEP],
     },
     MethodInfo {
         id: MethodId::Ros23,
@@ -294,6 +300,16 @@ impl Method {
         let info = info(&spec.name)?;
         let params = resolve("method", spec, info.keys)?;
         let method = Method { info, params };
+        if info.id == MethodId::ImplicitEuler
+            && method.number("lr").is_some()
+            && method.number("max_step").is_some()
+        {
+            return Err(Error::usage(
+                "method 'implicit-euler': max_step limits the adaptive step; with lr the step is \
+                 fixed (give one of lr and max_step)"
+                    .to_string(),
+            ));
+        }
         if info.id == MethodId::Momentum && method.flag("nesterov") {
             let (mu, tau) = (method.number("momentum"), method.number("dampening"));
             if mu.unwrap_or(0.0) <= 0.0 || tau.unwrap_or(0.0) != 0.0 {
@@ -356,26 +372,33 @@ impl Method {
         let lr = || c(self.number("lr").unwrap_or(1e-3));
         let key = |k: &str| c(self.number(k).unwrap_or(0.0));
         let opt = |rule: Rule<T>| AnyStepper::Optimizer(Optimizer::new(lr(), rule, dim));
+        let max_step = self.number("max_step").map(c);
         let adaptive = |tab: &'static Tableau, pi: Controller| {
             let controller = if self.flag("pi") { pi } else { Controller::I };
-            AnyStepper::Rk(RungeKutta::controlled(
-                tab,
-                c(self.number("rtol").unwrap_or(1e-6)),
-                c(self.number("atol").unwrap_or(1e-9)),
-                self.number("h0").map(c),
-                controller,
-                dim,
-            ))
+            AnyStepper::Rk(
+                RungeKutta::controlled(
+                    tab,
+                    c(self.number("rtol").unwrap_or(1e-6)),
+                    c(self.number("atol").unwrap_or(1e-9)),
+                    self.number("h0").map(c),
+                    controller,
+                    dim,
+                )
+                .with_max_step(max_step),
+            )
         };
         let stiff = |tab: &'static RosenbrockTableau| {
-            AnyStepper::Rosenbrock(RosenbrockMethod::controlled(
-                tab,
-                c(self.number("rtol").unwrap_or(1e-6)),
-                c(self.number("atol").unwrap_or(1e-9)),
-                self.number("h0").map(c),
-                Controller::I,
-                dim,
-            ))
+            AnyStepper::Rosenbrock(
+                RosenbrockMethod::controlled(
+                    tab,
+                    c(self.number("rtol").unwrap_or(1e-6)),
+                    c(self.number("atol").unwrap_or(1e-9)),
+                    self.number("h0").map(c),
+                    Controller::I,
+                    dim,
+                )
+                .with_max_step(max_step),
+            )
         };
         match self.info.id {
             MethodId::Euler => AnyStepper::Rk(RungeKutta::fixed(&tableau::EULER, lr(), dim)),
@@ -419,7 +442,9 @@ impl Method {
                 );
                 match self.number("lr") {
                     Some(h) => AnyStepper::Implicit(ImplicitEuler::fixed(c(h), rtol, atol, dim)),
-                    None => AnyStepper::Implicit(ImplicitEuler::adaptive(rtol, atol, None, dim)),
+                    None => AnyStepper::Implicit(
+                        ImplicitEuler::adaptive(rtol, atol, None, dim).with_max_step(max_step),
+                    ),
                 }
             }
             MethodId::Ros23 => stiff(&rosw::ROS23),

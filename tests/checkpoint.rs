@@ -204,3 +204,35 @@ fn a_run_killed_again_and_again_ends_like_an_uninterrupted_one() {
     };
     same(&read(&whole), &read(&out), "killed and resumed");
 }
+
+#[test]
+fn max_step_holds_through_a_checkpoint() {
+    // The cap is part of the stepper's state: a resumed run keeps it, and ends as the
+    // uninterrupted one does.
+    let dir = scratch("max-step");
+    for method in [
+        "dopri5:max_step=0.01",
+        "rodas4:max_step=0.5",
+        "implicit-euler:max_step=0.25",
+    ] {
+        let cap: f64 = method.rsplit('=').next().unwrap().parse().unwrap();
+        let whole = RunSpec::new("rosenbrock", method)
+            .t_end(20.0)
+            .run()
+            .unwrap();
+        assert!(whole.h_max.unwrap() <= cap, "{method}: {:?}", whole.h_max);
+        let path = dir.join(format!("{}.json", method.replace([':', '='], "-")));
+        RunSpec::new("rosenbrock", method)
+            .steps(40)
+            .checkpoint(path.to_str().unwrap(), 10)
+            .run()
+            .unwrap();
+        let (_, resumed) = resume(&path, |s| {
+            s.steps = None;
+            s.t_end = Some(20.0);
+        })
+        .unwrap();
+        same(&whole, &resumed, method);
+        assert_eq!(resumed.h_max, whole.h_max, "{method}");
+    }
+}

@@ -49,6 +49,28 @@ fn bad_input_exits_2_names_the_bad_part_and_writes_nothing() {
                 "--problem",
                 "rosenbrock",
                 "--method",
+                "implicit-euler:lr=0.1,max_step=1",
+                "--steps",
+                "3",
+            ],
+            "max_step limits the adaptive step",
+        ),
+        (
+            vec![
+                "--problem",
+                "rosenbrock",
+                "--method",
+                "rodas4:max_step=0",
+                "--steps",
+                "3",
+            ],
+            "max_step=0.0 is invalid",
+        ),
+        (
+            vec![
+                "--problem",
+                "rosenbrock",
+                "--method",
                 "nope",
                 "--steps",
                 "3",

@@ -1,6 +1,7 @@
 //! `dopri5` and `bs23` against SciPy: endpoints against a DOP853 reference at
 //! rtol = atol = 1e-13, and step counts against SciPy's RK45/RK23 at the same tolerances
-//! (fixtures made by `scripts/gen_scipy_reference.py`).
+//! (fixtures made by `scripts/gen_scipy_reference.py`), also under `max_step`
+//! (`scripts/gen_scipy_max_step.py`).
 
 mod common;
 
@@ -160,5 +161,54 @@ fn the_first_step_is_scipys() {
                 tab.name
             );
         }
+    }
+}
+
+#[test]
+fn max_step_caps_every_step_as_scipys_does() {
+    // SciPy's RK45/RK23 with max_step (fixture by scripts/gen_scipy_max_step.py): the cap
+    // applies to the first step and to every proposal, so where it binds the runs take
+    // the same steps.
+    let text = std::fs::read_to_string(fixture("scipy/max_step.json")).expect("fixture");
+    let data: Value = serde_json::from_str(&text).expect("valid JSON");
+    for r in data["runs"].as_array().unwrap() {
+        let name = r["problem"].as_str().unwrap();
+        let tab = if r["method"] == "RK45" {
+            &tableau::DOPRI5
+        } else {
+            &tableau::BS23
+        };
+        let num = |k: &str| r[k].as_f64().unwrap();
+        let (t_end, rtol, atol, cap) = (num("t_end"), num("rtol"), num("atol"), num("max_step"));
+        let p = problem(name, &[]);
+        let stepper = RungeKutta::controlled(tab, rtol, atol, None, Controller::I, p.dim())
+            .with_max_step(Some(cap));
+        let (run, status) = integrate(&*p, stepper, p.start(), &Stop::t_end(t_end));
+        assert_eq!((status, run.t()), (Status::TEnd, t_end));
+        let s = run.stats();
+        let (acc, rej, nfev) = (
+            r["n_accepted"].as_u64().unwrap(),
+            r["n_rejected"].as_u64().unwrap(),
+            r["nfev"].as_u64().unwrap(),
+        );
+        let dy = (run.y() - DVector::from_vec(vec_of(&r["y"]))).amax();
+        println!(
+            "{name:<10} {} max_step={cap:e}: {}/{}/{} vs SciPy {acc}/{rej}/{nfev}, longest step {:e}, |y - y_scipy| = {dy:.1e}",
+            tab.name,
+            s.accepted,
+            s.rejected,
+            s.evals,
+            s.h_max.unwrap()
+        );
+        assert!(s.h_max.unwrap() <= cap, "{name}: a step above max_step");
+        // The same steps: every count equal, the endpoints equal to round-off (the two
+        // sum their stages in different orders).
+        assert_eq!(
+            (s.accepted, s.rejected, s.evals),
+            (acc, rej, nfev),
+            "{name} {}",
+            tab.name
+        );
+        assert!(dy <= 1e-12, "{name} {}: {dy}", tab.name);
     }
 }

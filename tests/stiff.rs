@@ -342,6 +342,36 @@ fn no_step_sequence_takes_rodas4_to_bdfs_count_at_that_tolerance() {
 }
 
 #[test]
+fn a_step_cap_buys_the_slow_modes_damping_for_a_few_gradients() {
+    // RODAS4's last steps to t = 100 (h·λ_slow ≈ −8.5, −14.7) damp the slow mode by only
+    // 0.11 and 0.16 (docs/stiff.md); max_step = 20 keeps them shorter.
+    let want = reference("rosenbrock", 100.0);
+    let run = |spec: &str| {
+        let r = RunSpec::new("rosenbrock", spec).t_end(100.0).run().unwrap();
+        let err = (DVector::from_vec(r.theta.clone().unwrap()) - &want).amax();
+        println!(
+            "{spec}: {} gradients, {} Hessians, longest step {:.1}, endpoint error {err:.1e}",
+            r.grad_evals,
+            r.hess_evals,
+            r.h_max.unwrap()
+        );
+        (r, err)
+    };
+    let (free, free_err) = run("rodas4:rtol=1e-6,atol=1e-6");
+    let (capped, capped_err) = run("rodas4:rtol=1e-6,atol=1e-6,max_step=20");
+    assert!(free.h_max.unwrap() > 30.0 && capped.h_max.unwrap() <= 20.0);
+    assert!(
+        capped_err <= 1.2e-10 && free_err > 10.0 * capped_err,
+        "{free_err} {capped_err}"
+    );
+    assert!(
+        capped.grad_evals <= free.grad_evals + 12,
+        "{}",
+        capped.grad_evals
+    );
+}
+
+#[test]
 fn every_stiff_method_runs_through_run_spec_in_f64_and_f32() {
     let want = reference("rosenbrock", 10.0);
     for method in [

@@ -113,6 +113,7 @@ impl<T: Scalar> ImplicitEuler<T> {
             atol,
             h: h0,
             control: ErrorControl::new(Controller::I, 1),
+            max_step: None,
         };
         Self::with_size(size, rtol, atol, dim)
     }
@@ -120,6 +121,13 @@ impl<T: Scalar> ImplicitEuler<T> {
     /// The step-size rule and its state.
     pub fn step_size(&self) -> &StepSize<T> {
         &self.size
+    }
+
+    /// The same method with every adaptive step at most `max_step` (SciPy's `max_step`;
+    /// `None`: no limit). See [`crate::rk::StepSize::set_max_step`].
+    pub fn with_max_step(mut self, max_step: Option<T>) -> Self {
+        self.size.set_max_step(max_step);
+        self
     }
 
     /// Newton iterations so far (every attempt counted).

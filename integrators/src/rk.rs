@@ -26,7 +26,15 @@ pub enum StepSize<T> {
         h: Option<T>,
         /// The controller and its history.
         control: ErrorControl<T>,
+        /// The largest step tried (SciPy's `max_step`; `None`: no limit, also for a
+        /// checkpoint written before the field existed).
+        #[serde(default = "no_limit")]
+        max_step: Option<T>,
     },
+}
+
+fn no_limit<T>() -> Option<T> {
+    None
 }
 
 impl<T: Scalar> StepSize<T> {
@@ -35,6 +43,15 @@ impl<T: Scalar> StepSize<T> {
         match self {
             StepSize::Fixed(h) => Some(*h),
             StepSize::Adaptive { h, .. } => *h,
+        }
+    }
+
+    /// Limits every adaptive step to `max_step` (`None`: no limit), as SciPy's
+    /// `max_step`: the first step and each proposal of the controller are cut to it. No
+    /// effect at a fixed step.
+    pub fn set_max_step(&mut self, limit: Option<T>) {
+        if let StepSize::Adaptive { max_step, .. } = self {
+            *max_step = limit;
         }
     }
 
@@ -114,6 +131,7 @@ impl<T: Scalar> RungeKutta<T> {
             atol,
             h: h0,
             control: ErrorControl::new(controller, tableau.error_order),
+            max_step: None,
         };
         Self::with_size(tableau, size, dim)
     }
@@ -139,6 +157,13 @@ impl<T: Scalar> RungeKutta<T> {
     /// The step-size rule and its state.
     pub fn step_size(&self) -> &StepSize<T> {
         &self.size
+    }
+
+    /// The same method with every adaptive step at most `max_step` (SciPy's `max_step`;
+    /// `None`: no limit). See [`StepSize::set_max_step`].
+    pub fn with_max_step(mut self, max_step: Option<T>) -> Self {
+        self.size.set_max_step(max_step);
+        self
     }
 
     fn ensure_k0(&mut self, field: &mut dyn VectorField<T>, t: T, y: &DVector<T>) {

@@ -284,6 +284,7 @@ impl<T: Scalar> RosenbrockMethod<T> {
             atol,
             h: h0,
             control: ErrorControl::new(controller, tableau.error_order),
+            max_step: None,
         };
         Self::with_size(tableau, size, dim)
     }
@@ -296,6 +297,13 @@ impl<T: Scalar> RosenbrockMethod<T> {
     /// The step-size rule and its state.
     pub fn step_size(&self) -> &StepSize<T> {
         &self.size
+    }
+
+    /// The same method with every adaptive step at most `max_step` (SciPy's `max_step`;
+    /// `None`: no limit). See [`crate::rk::StepSize::set_max_step`].
+    pub fn with_max_step(mut self, max_step: Option<T>) -> Self {
+        self.size.set_max_step(max_step);
+        self
     }
 
     /// Under error control, the step the next step tries (e.g. the step of the method

@@ -227,12 +227,17 @@ pub(crate) fn scheme_step<T: Scalar, S: Scheme<T>>(
             atol,
             h,
             mut control,
+            max_step,
         } => {
             let interval = t_limit.map_or(T::max_value().unwrap_or(T::one()), |tl| tl - t);
             let mut h_abs = match h {
                 Some(h) => h.min(interval),
                 None => scheme.initial_step(field, t, y, interval, rtol, atol),
             };
+            // SciPy's max_step: the first step and every proposal are cut to it.
+            if let Some(cap) = max_step {
+                h_abs = h_abs.min(cap);
+            }
             h_abs = h_abs.max(min_step);
             loop {
                 if h_abs < min_step || !h_abs.is_finite() {

@@ -234,6 +234,12 @@ impl<T: Scalar> Lerp<T> {
 /// [`crate::kernel`]).
 macro_rules! per_component {
     ($theta:expr, [$($s:ident),+], |$th:ident, $g:ident, $j:ident| $body:block) => {
+        per_component!($theta, [$($s),+], |$th, $g, $j, _recip| $body)
+    };
+    // `$recip` names 1/d for the body: a true division below [`LANES`] components (where
+    // a step's cost is its latency), [`reciprocal`]'s multiplies in the wide sweeps
+    // (where the divider is the bottleneck). Either way the choice depends on n only.
+    ($theta:expr, [$($s:ident),+], |$th:ident, $g:ident, $j:ident, $recip:ident| $body:block) => {
         sweep(
             Block {
                 theta: $theta,
@@ -244,6 +250,7 @@ macro_rules! per_component {
                     // Fewer components than lanes: each would sit alone in its lane and the
                     // lanes are added in order, so plain running sums give the same bits,
                     // without setting up the lanes (what a step at n = 2 costs).
+                    let $recip = |d: T| T::one() / d;
                     let (mut hg2s, mut g2s) = (T::zero(), T::zero());
                     elementwise!(b, [$($s),+], |$th, $g, $j| {
                         let (next, hg2, _) = $body;
@@ -261,6 +268,7 @@ macro_rules! per_component {
                     b.len(),
                     #[inline(always)]
                     || {
+                        let $recip = |d: T| reciprocal(d);
                         let mut acc = Lanes::new(false);
                         let len = leaf_loop!(b, [$($s),+], |$th, $g, $j| {
                             let (next, hg2, d) = $body;
@@ -619,11 +627,12 @@ impl<T: Scalar> Optimizer<T> {
                 let w2 = T::one() - *beta2;
                 let lerp = Lerp::new(T::one() - *beta1);
                 // hᵢgᵢ² = (step·(1/dᵢ))·gᵢ² for the reported time, with 1/dᵢ by Newton's
-                // iteration: a third true division per component (which PyTorch, reporting
-                // no time, does not pay) would queue behind √v and m/d on the divider. θ and
-                // the state keep PyTorch's two divisions. See docs/performance.md.
+                // iteration in the wide sweeps: a third true division per component (which
+                // PyTorch, reporting no time, does not pay) would queue behind √v and m/d on
+                // the divider. θ and the state keep PyTorch's two divisions. See
+                // docs/performance.md.
                 let s = if *amsgrad {
-                    per_component!(theta, [m, v, vmax], |th, g, j| {
+                    per_component!(theta, [m, v, vmax], |th, g, j, recip| {
                         let mi = lerp.at(m[j], g);
                         m[j] = mi;
                         let vi = b2 * v[j] + w2 * g * g;
@@ -633,12 +642,12 @@ impl<T: Scalar> Optimizer<T> {
                         let denom = top.sqrt() / bc2_sqrt + e;
                         (
                             th + (neg_step * mi) / denom,
-                            (step * reciprocal(denom)) * (g * g),
+                            (step * recip(denom)) * (g * g),
                             denom,
                         )
                     })
                 } else {
-                    per_component!(theta, [m, v], |th, g, j| {
+                    per_component!(theta, [m, v], |th, g, j, recip| {
                         let mi = lerp.at(m[j], g);
                         m[j] = mi;
                         let vi = b2 * v[j] + w2 * g * g;
@@ -646,7 +655,7 @@ impl<T: Scalar> Optimizer<T> {
                         let denom = vi.sqrt() / bc2_sqrt + e;
                         (
                             th + (neg_step * mi) / denom,
-                            (step * reciprocal(denom)) * (g * g),
+                            (step * recip(denom)) * (g * g),
                             denom,
                         )
                     })

@@ -182,9 +182,23 @@ fn every_optimizer_blows_up_into_diverged_not_a_panic() {
             "sign" | "normalized" => format!("{}:lr=1e300", m.name),
             _ => format!("{}:lr=1e200", m.name),
         };
-        let r = RunSpec::new("rosenbrock", &spec).steps(50).run().unwrap();
+        let r = RunSpec::new("rosenbrock", &spec)
+            .steps(50)
+            .record(1)
+            .run()
+            .unwrap();
         assert_eq!(r.status, Status::Diverged, "{spec}");
         assert!(r.theta.unwrap().iter().all(|x| x.is_finite()), "{spec}");
+        // The step range is that of the steps kept: the step rolled back does not count.
+        let kept: Vec<f64> = r.trajectory.iter().filter_map(|p| p.h).collect();
+        let lo = kept.iter().copied().reduce(f64::min);
+        let hi = kept.iter().copied().reduce(f64::max);
+        assert_eq!(
+            (r.h_min, r.h_max),
+            (lo, hi),
+            "{spec}: {} steps kept",
+            r.steps
+        );
     }
 }
 

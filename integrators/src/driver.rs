@@ -215,6 +215,14 @@ pub struct Integrator<T: Scalar, S> {
     started: bool,
     /// (t, h_last) of the state kept in `y_new` after a swap, for rolling back.
     previous: Option<(T, Option<T>)>,
+    /// (h_min, h_max) before the last accepted step, for rolling back (absent in a
+    /// checkpoint written before the field existed: a roll-back then keeps the range).
+    #[serde(default = "none")]
+    previous_range: Option<(Option<T>, Option<T>)>,
+}
+
+fn none<T>() -> Option<T> {
+    None
 }
 
 impl<T: Scalar, S> Integrator<T, S> {
@@ -249,6 +257,7 @@ impl<T: Scalar, S> Integrator<T, S> {
             stats: self.stats,
             started: self.started,
             previous: self.previous,
+            previous_range: self.previous_range,
         }
     }
 }
@@ -265,6 +274,7 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
             stats: Stats::default(),
             started: false,
             previous: None,
+            previous_range: None,
         }
     }
 
@@ -338,6 +348,7 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
                     }
                     std::mem::swap(&mut self.y, &mut self.y_new);
                     self.previous = Some((self.t, self.stats.h_last));
+                    self.previous_range = Some((self.stats.h_min, self.stats.h_max));
                     self.t = match (a.landed, stop.t_end) {
                         (true, Some(t_end)) => t_end,
                         _ => self.t + a.dt,
@@ -382,6 +393,10 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
             self.t = t;
             self.stats.accepted -= 1;
             self.stats.h_last = h_last;
+            if let Some((h_min, h_max)) = self.previous_range.take() {
+                self.stats.h_min = h_min;
+                self.stats.h_max = h_max;
+            }
         }
         self.stepper.invalidate();
     }

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::report::{Record, Report};
 use crate::run::{Dtype, RunSpec};
 use crate::steppers::{AnyStepper, SavedStepper};
+use crate::stiffness::MonitorState;
 use gradflow_integrators::{Integrator, Scalar};
 use gradflow_problems::Real;
 use serde::{Deserialize, Serialize};
@@ -27,6 +28,14 @@ pub struct RunState<T: Scalar> {
     pub records: Vec<Record>,
     /// Seconds spent integrating so far.
     pub wall_seconds: f64,
+    /// The stiffness monitor's state, for the explicit adaptive methods (absent in a
+    /// checkpoint written before it was kept: the monitor then starts afresh).
+    #[serde(default = "no_monitor")]
+    pub monitor: Option<MonitorState<T>>,
+}
+
+fn no_monitor<T: Scalar>() -> Option<MonitorState<T>> {
+    None
 }
 
 #[derive(Serialize)]
@@ -50,6 +59,7 @@ pub fn save<T: Scalar>(
     run: &Integrator<T, AnyStepper<T>>,
     records: &[Record],
     wall_seconds: f64,
+    monitor: Option<MonitorState<T>>,
 ) -> Result<()> {
     let saved = run.stepper().saved().ok_or_else(|| {
         Error::usage("this method's state cannot be checkpointed yet".to_string())
@@ -62,6 +72,7 @@ pub fn save<T: Scalar>(
             integrator,
             records: records.to_vec(),
             wall_seconds,
+            monitor,
         },
     };
     let json = serde_json::to_vec(&file)

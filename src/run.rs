@@ -406,11 +406,19 @@ impl Resolved {
         let bound = crate::stiffness::stability_bound(self.method.name());
         let mut monitor = bound.map(|b| StiffnessMonitor::new(&*objective, b));
         let mut none = ();
-        let watch: &mut dyn Observer<T> = match monitor.as_mut() {
-            Some(m) => m,
-            None => &mut none,
-        };
-        let mut extra = Both(watch, extra);
+        // The monitor and the caller's observer, borrowed anew for each stretch of the
+        // run, so that the monitor's state can be checkpointed between them.
+        macro_rules! watchers {
+            () => {
+                Both(
+                    match monitor.as_mut() {
+                        Some(m) => m as &mut dyn Observer<T>,
+                        None => &mut none,
+                    },
+                    &mut *extra,
+                )
+            };
+        }
         let (mut run, mut wall_seconds) = match resume {
             Some(state) => {
                 if state.integrator.y().len() != n {
@@ -421,6 +429,14 @@ impl Resolved {
                     )));
                 }
                 recorder.records = state.records;
+                if let (Some(m), Some(saved)) = (monitor.as_mut(), state.monitor) {
+                    if !m.restore(saved) {
+                        return Err(Error::usage(
+                            "the checkpoint's stiffness monitor does not fit the problem"
+                                .to_string(),
+                        ));
+                    }
+                }
                 (
                     state.integrator.map_stepper(AnyStepper::from),
                     state.wall_seconds,
@@ -434,7 +450,8 @@ impl Resolved {
         let status = match &spec.checkpoint {
             None => {
                 let clock = Instant::now();
-                let status = run.integrate(&mut flow, &stop, &mut Both(&mut recorder, &mut extra));
+                let status =
+                    run.integrate(&mut flow, &stop, &mut Both(&mut recorder, &mut watchers!()));
                 wall_seconds += clock.elapsed().as_secs_f64();
                 status
             }
@@ -458,16 +475,23 @@ impl Resolved {
                     let status = run.integrate(
                         &mut flow,
                         &chunk,
-                        &mut Unfinished(&mut recorder, &mut extra),
+                        &mut Unfinished(&mut recorder, &mut watchers!()),
                     );
                     wall_seconds += clock.elapsed().as_secs_f64();
-                    crate::checkpoint::save(path, spec, &run, &recorder.records, wall_seconds)?;
+                    crate::checkpoint::save(
+                        path,
+                        spec,
+                        &run,
+                        &recorder.records,
+                        wall_seconds,
+                        monitor.as_ref().map(|m| m.state()),
+                    )?;
                     let chunk_end = status == Status::MaxSteps
                         && stop.max_steps.is_none_or(|m| run.stats().accepted < m);
                     if !chunk_end {
                         let p = run.point();
                         recorder.finish(&p, status);
-                        extra.finish(&p, status);
+                        watchers!().finish(&p, status);
                         break status;
                     }
                 }

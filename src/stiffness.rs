@@ -96,6 +96,20 @@ pub struct StiffnessMonitor<'a, T: Scalar, O: ?Sized> {
     found: Option<Stiffness>,
 }
 
+/// What a [`StiffnessMonitor`] has learned so far, as a checkpoint keeps it: the power
+/// iteration's vector, the run of checks at the limit, the products spent and what was
+/// found. A resumed run's monitor continues from it, so its `stiffness` field equals the
+/// uninterrupted run's.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(bound = "T: Scalar")]
+pub struct MonitorState<T: Scalar> {
+    v: DVector<T>,
+    above: u32,
+    hvps: u64,
+    disabled: bool,
+    found: Option<Stiffness>,
+}
+
 impl<'a, T: Scalar + Real, O: Objective<T> + ?Sized> StiffnessMonitor<'a, T, O> {
     /// A monitor for a method with stability bound `bound`.
     pub fn new(objective: &'a O, bound: f64) -> Self {
@@ -118,6 +132,31 @@ impl<'a, T: Scalar + Real, O: Objective<T> + ?Sized> StiffnessMonitor<'a, T, O> 
             disabled: false,
             found: None,
         }
+    }
+
+    /// The monitor's state, for a checkpoint.
+    pub fn state(&self) -> MonitorState<T> {
+        MonitorState {
+            v: self.v.clone(),
+            above: self.above,
+            hvps: self.hvps,
+            disabled: self.disabled,
+            found: self.found.clone(),
+        }
+    }
+
+    /// Continues from a checkpoint's state; `false` (and no change) when its vector does
+    /// not fit the problem's dimension.
+    pub fn restore(&mut self, state: MonitorState<T>) -> bool {
+        if state.v.len() != self.v.len() {
+            return false;
+        }
+        self.v = state.v;
+        self.above = state.above;
+        self.hvps = state.hvps;
+        self.disabled = state.disabled;
+        self.found = state.found;
+        true
     }
 
     /// What the monitor found, with its total cost.

@@ -33,6 +33,7 @@ fn same(a: &Report, b: &Report, what: &str) {
     );
     assert_eq!(a.status, b.status, "{what}: status");
     assert_eq!(a.trajectory, b.trajectory, "{what}: trajectory");
+    assert_eq!(a.stiffness, b.stiffness, "{what}: stiffness");
 }
 
 #[test]
@@ -234,5 +235,29 @@ fn max_step_holds_through_a_checkpoint() {
         .unwrap();
         same(&whole, &resumed, method);
         assert_eq!(resumed.h_max, whole.h_max, "{method}");
+    }
+}
+
+#[test]
+fn the_stiffness_monitor_resumes_where_it_stopped() {
+    // dopri5 on the Rosenbrock flow is found stiff at step 100 after four checks at its
+    // stability limit (every 25 steps, warm-started power iterations): a run interrupted
+    // before that, between checks, or after it reports the same finding and cost.
+    let dir = scratch("monitor");
+    let whole = RunSpec::new("rosenbrock", "dopri5")
+        .steps(400)
+        .run()
+        .unwrap();
+    let found = whole.stiffness.clone().expect("the flow is stiff");
+    assert_eq!(found.step, 100);
+    for stop_at in [30, 60, 90, 130] {
+        let path = dir.join(format!("dopri5-{stop_at}.json"));
+        RunSpec::new("rosenbrock", "dopri5")
+            .steps(stop_at)
+            .checkpoint(path.to_str().unwrap(), 10)
+            .run()
+            .unwrap();
+        let (_, resumed) = resume(&path, |s| s.steps = Some(400)).unwrap();
+        same(&whole, &resumed, &format!("dopri5 stopped at {stop_at}"));
     }
 }

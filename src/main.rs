@@ -321,6 +321,21 @@ fn finish_run(spec: &RunSpec, report: &Report) -> Result<ExitCode, Error> {
     if let Some(stiff) = &report.stiffness {
         eprintln!("{}", stiff.warning(&report.method.name));
     }
+    if let Some(Some(gradflow::spec::Value::Number(rtol))) = report.method.params.get("rtol") {
+        // The adaptive methods raise rtol to 100·ε of their precision, as SciPy does.
+        let floor = 100.0
+            * if report.dtype == "f32" {
+                f64::from(f32::EPSILON)
+            } else {
+                f64::EPSILON
+            };
+        if *rtol < floor {
+            eprintln!(
+                "warning: rtol={rtol:e} is below 100·ε of {}; the run used rtol={floor:e}",
+                report.dtype
+            );
+        }
+    }
     Ok(if report.status.is_success() {
         ExitCode::SUCCESS
     } else {

@@ -484,3 +484,33 @@ fn list_names_every_problem_and_method() {
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("dopri5") && text.contains("rtol") && text.contains("1e-6"));
 }
+
+#[test]
+fn an_rtol_below_the_floor_is_raised_and_said() {
+    let o = gradflow(&[
+        "run",
+        "--problem",
+        "himmelblau",
+        "--method",
+        "dopri5:rtol=1e-20",
+        "--t-end",
+        "1",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o)
+            .contains("rtol=1e-20 is below 100·ε of f64; the run used rtol=2.220446049250313e-14"),
+        "{}",
+        stderr(&o)
+    );
+    let o = gradflow(&[
+        "run",
+        "--problem",
+        "himmelblau",
+        "--method",
+        "dopri5:rtol=1e-6",
+        "--t-end",
+        "1",
+    ]);
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+}

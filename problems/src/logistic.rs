@@ -262,7 +262,8 @@ impl<T: Real> Logistic<T> {
 /// of f64, held there across the rows).
 const COLS: usize = 32;
 
-/// Largest padded row (n ≤ 1024 features): the gradient's sums live on the stack.
+/// Largest padded row (at most 1023 features and the bias): the gradient's sums live on
+/// the stack.
 const MAX_STRIDE: usize = 1024;
 
 /// z = X_b w for the rows `start..start + z.len()` of the column-major m × n matrix `xc`:

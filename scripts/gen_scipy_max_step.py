@@ -3,8 +3,8 @@
 
 Writes ``tests/fixtures/scipy/max_step.json``. Each run integrates a gradient flow
 dy/dt = -grad L(y) from t = 0 with SciPy's solver class driven one ``.step()`` at a time
-(as ``gen_scipy_reference.py`` does, whose problem definitions and counting rules it
-reuses), recording the accepted and rejected steps, the evaluations, the first step, the
+by ``gen_scipy_reference.py``'s ``cost_run`` (its problem definitions and counting
+rules), recording the accepted and rejected steps, the evaluations, the first step, the
 longest accepted step and the endpoint.
 
     python3 scripts/gen_scipy_max_step.py      # needs numpy and scipy
@@ -33,52 +33,12 @@ CASES = [
 ]
 
 
-def run(prob, method_name, solver_cls, t_end, rtol, atol, max_step):
-    calls = [0]
-    rhs = ref.flow(prob)
-
-    def counted(t, y):
-        calls[0] += 1
-        return rhs(t, y)
-
-    solver = solver_cls(counted, 0.0, prob.y0, t_end, rtol=rtol, atol=atol,
-                        max_step=max_step)
-    first_step = float(solver.h_abs)
-    n_accepted, longest = 0, 0.0
-    while solver.status == "running":
-        t_before = solver.t
-        msg = solver.step()
-        if solver.status == "failed":
-            raise RuntimeError(f"{prob.name}/{method_name}: {msg}")
-        n_accepted += 1
-        longest = max(longest, solver.t - t_before)
-    assert solver.status == "finished" and solver.t == t_end
-    assert longest <= max_step * (1 + 1e-12)  # t + h - t rounds
-    nfev = int(solver.nfev)
-    assert nfev == calls[0]
-    attempts, rem = divmod(nfev - ref.SETUP_EVALS, ref.STAGES_PER_ATTEMPT[method_name])
-    assert rem == 0 and attempts >= n_accepted
-    return {
-        "problem": prob.name,
-        "method": method_name,
-        "t_end": t_end,
-        "rtol": rtol,
-        "atol": atol,
-        "max_step": max_step,
-        "nfev": nfev,
-        "n_accepted": n_accepted,
-        "n_rejected": attempts - n_accepted,
-        "first_step": first_step,
-        "longest_step": longest,
-        "y": np.array(solver.y).tolist(),
-    }
-
-
 def main():
     runs = []
     for prob, t_end, rtol, atol, max_step in CASES:
         for method_name, cls in [("RK45", RK45), ("RK23", RK23)]:
-            rec = run(prob, method_name, cls, t_end, rtol, atol, max_step)
+            rec, _ = ref.cost_run(prob, method_name, cls, rtol, atol, None, t_end=t_end,
+                                  max_step=max_step)
             runs.append(rec)
             print(f"{prob.name:10s} {method_name} max_step={max_step:g} rtol={rtol:g}: "
                   f"acc={rec['n_accepted']} rej={rec['n_rejected']} nfev={rec['nfev']} "

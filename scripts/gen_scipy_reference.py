@@ -244,7 +244,10 @@ def reference(prob, t_eval):
 # Part B: step-count runs.
 # --------------------------------------------------------------------------
 
-def cost_run(prob, method_name, solver_cls, rtol, atol, y_ref):
+def cost_run(prob, method_name, solver_cls, rtol, atol, y_ref, t_end=RUN_T_END,
+             max_step=np.inf):
+    """Drives `solver_cls` one `.step()` at a time from t = 0 to `t_end` and counts its
+    accepted and rejected steps; `y_ref` (or None) is the reference endpoint."""
     calls = [0]
     rhs = flow(prob)
 
@@ -252,11 +255,13 @@ def cost_run(prob, method_name, solver_cls, rtol, atol, y_ref):
         calls[0] += 1
         return rhs(t, y)
 
-    solver = solver_cls(counted, 0.0, prob.y0, RUN_T_END, rtol=rtol, atol=atol)
+    solver = solver_cls(counted, 0.0, prob.y0, t_end, rtol=rtol, atol=atol,
+                        max_step=max_step)
     # h_abs after construction is the automatically selected initial step.
     first_step = float(solver.h_abs)
     n_accepted = 0
     first_len = None
+    longest = 0.0
     while solver.status == "running":
         t_before = solver.t
         msg = solver.step()
@@ -265,7 +270,8 @@ def cost_run(prob, method_name, solver_cls, rtol, atol, y_ref):
         n_accepted += 1
         if first_len is None:
             first_len = solver.t - t_before
-    assert solver.status == "finished" and solver.t == RUN_T_END
+        longest = max(longest, solver.t - t_before)
+    assert solver.status == "finished" and solver.t == t_end
 
     stages = STAGES_PER_ATTEMPT[method_name]
     assert solver_cls.n_stages == stages, (method_name, solver_cls.n_stages)
@@ -276,19 +282,25 @@ def cost_run(prob, method_name, solver_cls, rtol, atol, y_ref):
     n_rejected = attempts - n_accepted
     assert n_rejected >= 0
     y_end = np.array(solver.y)
-    return {
+    rec = {
         "problem": prob.name,
         "method": method_name,
         "rtol": rtol,
         "atol": atol,
-        "t_end": RUN_T_END,
+        "t_end": t_end,
         "nfev": nfev,
         "n_accepted": n_accepted,
         "n_rejected": int(n_rejected),
         "first_step": first_step,
         "y": y_end.tolist(),
-        "max_abs_err": float(np.max(np.abs(y_end - y_ref))),
-    }, first_len
+    }
+    if y_ref is not None:
+        rec["max_abs_err"] = float(np.max(np.abs(y_end - y_ref)))
+    if np.isfinite(max_step):
+        assert longest <= max_step * (1 + 1e-12)  # t + h - t rounds
+        rec["max_step"] = max_step
+        rec["longest_step"] = longest
+    return rec, first_len
 
 
 def main():

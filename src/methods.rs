@@ -254,7 +254,7 @@ static METHODS: &[MethodInfo] = &[
         id: MethodId::Auto,
         name: "auto",
         description: "dopri5 until its steps sit at the stability limit (h·ρ(∇²L) > 0.6·3.3066 for 15 steps, ρ by one Hessian-vector product a step), then rodas4, as LSODA switches (one way); t = Σh",
-        keys: &[RTOL, ATOL],
+        keys: &[RTOL, ATOL, MAX_STEP],
     },
 ];
 
@@ -449,11 +449,14 @@ impl Method {
             }
             MethodId::Ros23 => stiff(&rosw::ROS23),
             MethodId::Rodas4 => stiff(&rosw::RODAS4),
-            MethodId::Auto => AnyStepper::Auto(Box::new(Switching::dopri5_rodas4(
-                c(self.number("rtol").unwrap_or(1e-6)),
-                c(self.number("atol").unwrap_or(1e-9)),
-                dim,
-            ))),
+            MethodId::Auto => AnyStepper::Auto(Box::new(
+                Switching::dopri5_rodas4(
+                    c(self.number("rtol").unwrap_or(1e-6)),
+                    c(self.number("atol").unwrap_or(1e-9)),
+                    dim,
+                )
+                .with_max_step(max_step),
+            )),
         }
     }
 }

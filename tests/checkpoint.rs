@@ -215,6 +215,7 @@ fn max_step_holds_through_a_checkpoint() {
         "dopri5:max_step=0.01",
         "rodas4:max_step=0.5",
         "implicit-euler:max_step=0.25",
+        "auto:max_step=0.75",
     ] {
         let cap: f64 = method.rsplit('=').next().unwrap().parse().unwrap();
         let whole = RunSpec::new("rosenbrock", method)

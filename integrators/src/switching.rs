@@ -78,6 +78,14 @@ impl<T: Scalar> Switching<T> {
         }
     }
 
+    /// The same switch with every step of either method at most `max_step` (SciPy's
+    /// `max_step`; `None`: no limit).
+    pub fn with_max_step(mut self, max_step: Option<T>) -> Self {
+        self.explicit = self.explicit.with_max_step(max_step);
+        self.implicit = self.implicit.with_max_step(max_step);
+        self
+    }
+
     /// Dormand–Prince 5(4) (x_b = 3.3066), then RODAS4.
     pub fn dopri5_rodas4(rtol: T, atol: T, dim: usize) -> Self {
         Self::new(&DOPRI5, 3.3066, &RODAS4, rtol, atol, dim)

@@ -296,7 +296,7 @@ fn no_step_sequence_takes_rodas4_to_bdfs_count_at_that_tolerance() {
               y: &DVector<f64>,
               h,
               out: &mut DVector<f64>| {
-        m.trial_error(f, t, y, h, rtol, atol, out)
+        m.trial_error(f, t, y, h, (rtol, atol), out)
             .is_some_and(|e| e < 1.0)
     };
     while t < t_end {

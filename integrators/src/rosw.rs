@@ -315,26 +315,24 @@ impl<T: Scalar> RosenbrockMethod<T> {
     }
 
     /// The error norm the controller would see for one attempt of size `h` from (t, y)
-    /// (the weighted RMS norm of [`error_norm`] under `rtol`, `atol`), with y₊ written
-    /// into `y_new`; `None` when f, the Jacobian or I − hγJ fails. Nothing is committed:
-    /// the step size and the controller's history stay as they were. For step-size
-    /// studies, e.g. the longest step each point allows.
-    #[allow(clippy::too_many_arguments)]
+    /// (the weighted RMS norm of [`error_norm`] under `tol` = (rtol, atol)), with y₊
+    /// written into `y_new`; `None` when f, the Jacobian or I − hγJ fails. Nothing is
+    /// committed: the step size and the controller's history stay as they were. For
+    /// step-size studies, e.g. the longest step each point allows.
     pub fn trial_error(
         &mut self,
         field: &mut dyn VectorField<T>,
         t: T,
         y: &DVector<T>,
         h: T,
-        rtol: T,
-        atol: T,
+        tol: (T, T),
         y_new: &mut DVector<T>,
     ) -> Option<T> {
         Stepper::invalidate(self);
         if !self.prepare(field, t, y) {
             return None;
         }
-        self.attempt(field, t, y, y_new, h, Some((rtol, atol)))
+        self.attempt(field, t, y, y_new, h, Some(tol))
     }
 
     fn ensure_f0(&mut self, field: &mut dyn VectorField<T>, t: T, y: &DVector<T>) {

@@ -30,12 +30,8 @@ pub struct RunState<T: Scalar> {
     pub wall_seconds: f64,
     /// The stiffness monitor's state, for the explicit adaptive methods (absent in a
     /// checkpoint written before it was kept: the monitor then starts afresh).
-    #[serde(default = "no_monitor")]
+    #[serde(default = "Option::default")]
     pub monitor: Option<MonitorState<T>>,
-}
-
-fn no_monitor<T: Scalar>() -> Option<MonitorState<T>> {
-    None
 }
 
 #[derive(Serialize)]

@@ -2,6 +2,7 @@
 //! `docs/guide.md`).
 
 use clap::{Args, Parser, Subcommand};
+use gradflow::integrators::scalar::rtol_floor;
 use gradflow::output::{report_json, trajectory_csv, write_atomic};
 use gradflow::run::{Dtype, RunSpec, SpecField};
 use gradflow::{Error, Report};
@@ -322,13 +323,11 @@ fn finish_run(spec: &RunSpec, report: &Report) -> Result<ExitCode, Error> {
         eprintln!("{}", stiff.warning(&report.method.name));
     }
     if let Some(Some(gradflow::spec::Value::Number(rtol))) = report.method.params.get("rtol") {
-        // The adaptive methods raise rtol to 100·ε of their precision, as SciPy does.
-        let floor = 100.0
-            * if report.dtype == "f32" {
-                f64::from(f32::EPSILON)
-            } else {
-                f64::EPSILON
-            };
+        let floor = if report.dtype == "f32" {
+            f64::from(rtol_floor::<f32>())
+        } else {
+            rtol_floor::<f64>()
+        };
         if *rtol < floor {
             eprintln!(
                 "warning: rtol={rtol:e} is below 100·ε of {}; the run used rtol={floor:e}",

@@ -372,32 +372,22 @@ impl Method {
         let lr = || c(self.number("lr").unwrap_or(1e-3));
         let key = |k: &str| c(self.number(k).unwrap_or(0.0));
         let opt = |rule: Rule<T>| AnyStepper::Optimizer(Optimizer::new(lr(), rule, dim));
+        // The error-control keys, shared by the adaptive methods (absent ones unused).
+        let rtol = c(self.number("rtol").unwrap_or(1e-6));
+        let atol = c(self.number("atol").unwrap_or(1e-9));
+        let h0 = self.number("h0").map(c);
         let max_step = self.number("max_step").map(c);
         let adaptive = |tab: &'static Tableau, pi: Controller| {
             let controller = if self.flag("pi") { pi } else { Controller::I };
             AnyStepper::Rk(
-                RungeKutta::controlled(
-                    tab,
-                    c(self.number("rtol").unwrap_or(1e-6)),
-                    c(self.number("atol").unwrap_or(1e-9)),
-                    self.number("h0").map(c),
-                    controller,
-                    dim,
-                )
-                .with_max_step(max_step),
+                RungeKutta::controlled(tab, rtol, atol, h0, controller, dim)
+                    .with_max_step(max_step),
             )
         };
         let stiff = |tab: &'static RosenbrockTableau| {
             AnyStepper::Rosenbrock(
-                RosenbrockMethod::controlled(
-                    tab,
-                    c(self.number("rtol").unwrap_or(1e-6)),
-                    c(self.number("atol").unwrap_or(1e-9)),
-                    self.number("h0").map(c),
-                    Controller::I,
-                    dim,
-                )
-                .with_max_step(max_step),
+                RosenbrockMethod::controlled(tab, rtol, atol, h0, Controller::I, dim)
+                    .with_max_step(max_step),
             )
         };
         match self.info.id {
@@ -435,27 +425,14 @@ impl Method {
                 key("initial_accumulator_value"),
                 dim,
             )),
-            MethodId::ImplicitEuler => {
-                let (rtol, atol) = (
-                    c(self.number("rtol").unwrap_or(1e-6)),
-                    c(self.number("atol").unwrap_or(1e-9)),
-                );
-                match self.number("lr") {
-                    Some(h) => AnyStepper::Implicit(ImplicitEuler::fixed(c(h), rtol, atol, dim)),
-                    None => AnyStepper::Implicit(
-                        ImplicitEuler::adaptive(rtol, atol, None, dim).with_max_step(max_step),
-                    ),
-                }
-            }
+            MethodId::ImplicitEuler => AnyStepper::Implicit(match self.number("lr") {
+                Some(h) => ImplicitEuler::fixed(c(h), rtol, atol, dim),
+                None => ImplicitEuler::adaptive(rtol, atol, None, dim).with_max_step(max_step),
+            }),
             MethodId::Ros23 => stiff(&rosw::ROS23),
             MethodId::Rodas4 => stiff(&rosw::RODAS4),
             MethodId::Auto => AnyStepper::Auto(Box::new(
-                Switching::dopri5_rodas4(
-                    c(self.number("rtol").unwrap_or(1e-6)),
-                    c(self.number("atol").unwrap_or(1e-9)),
-                    dim,
-                )
-                .with_max_step(max_step),
+                Switching::dopri5_rodas4(rtol, atol, dim).with_max_step(max_step),
             )),
         }
     }

@@ -217,12 +217,8 @@ pub struct Integrator<T: Scalar, S> {
     previous: Option<(T, Option<T>)>,
     /// (h_min, h_max) before the last accepted step, for rolling back (absent in a
     /// checkpoint written before the field existed: a roll-back then keeps the range).
-    #[serde(default = "none")]
+    #[serde(default = "Option::default")]
     previous_range: Option<(Option<T>, Option<T>)>,
-}
-
-fn none<T>() -> Option<T> {
-    None
 }
 
 impl<T: Scalar, S> Integrator<T, S> {

@@ -8,7 +8,7 @@ use crate::jacobian::Jacobian;
 use crate::linalg::ShiftedSystem;
 use crate::norm::error_norm;
 use crate::rk::StepSize;
-use crate::scalar::lit;
+use crate::scalar::{lit, rtol_floor};
 use crate::stepper::{scheme_step, InitialParts, Scheme, StepResult, Stepper};
 use crate::{Scalar, VectorField};
 use nalgebra::DVector;
@@ -80,7 +80,7 @@ impl<T: Scalar> ImplicitEuler<T> {
     }
 
     fn with_size(size: StepSize<T>, rtol: T, atol: T, dim: usize) -> Self {
-        let rtol = rtol.max(lit::<T>(100.0) * T::default_epsilon());
+        let rtol = rtol.max(rtol_floor::<T>());
         let round_off = lit::<T>(30.0) * T::default_epsilon();
         let newton_tol = (round_off / rtol).max(lit::<T>(0.03).min(rtol.sqrt()));
         ImplicitEuler {
@@ -107,7 +107,7 @@ impl<T: Scalar> ImplicitEuler<T> {
     /// Error control with SciPy's I controller; `h0` the first step (`None`: SciPy's
     /// estimate). `rtol` is raised to at least 100·ε.
     pub fn adaptive(rtol: T, atol: T, h0: Option<T>, dim: usize) -> Self {
-        let floor = lit::<T>(100.0) * T::default_epsilon();
+        let floor = rtol_floor::<T>();
         let size = StepSize::Adaptive {
             rtol: rtol.max(floor),
             atol,

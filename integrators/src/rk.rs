@@ -3,7 +3,7 @@
 
 use crate::controller::{Controller, ErrorControl};
 use crate::norm::error_norm;
-use crate::scalar::lit;
+use crate::scalar::{lit, rtol_floor};
 use crate::stepper::{scheme_step, InitialParts, Scheme, StepResult, Stepper};
 use crate::tableau::Tableau;
 use crate::{Scalar, VectorField};
@@ -28,13 +28,9 @@ pub enum StepSize<T> {
         control: ErrorControl<T>,
         /// The largest step tried (SciPy's `max_step`; `None`: no limit, also for a
         /// checkpoint written before the field existed).
-        #[serde(default = "no_limit")]
+        #[serde(default = "Option::default")]
         max_step: Option<T>,
     },
-}
-
-fn no_limit<T>() -> Option<T> {
-    None
 }
 
 impl<T: Scalar> StepSize<T> {
@@ -125,7 +121,7 @@ impl<T: Scalar> RungeKutta<T> {
             "{} has no error estimate",
             tableau.name
         );
-        let floor = lit::<T>(100.0) * T::default_epsilon();
+        let floor = rtol_floor::<T>();
         let size = StepSize::Adaptive {
             rtol: rtol.max(floor),
             atol,

@@ -21,7 +21,7 @@ use crate::jacobian::Jacobian;
 use crate::linalg::ShiftedSystem;
 use crate::norm::error_norm;
 use crate::rk::StepSize;
-use crate::scalar::lit;
+use crate::scalar::{lit, rtol_floor};
 use crate::stepper::{scheme_step, InitialParts, Scheme, StepResult, Stepper};
 use crate::{Scalar, VectorField};
 use nalgebra::DVector;
@@ -278,7 +278,7 @@ impl<T: Scalar> RosenbrockMethod<T> {
         controller: Controller,
         dim: usize,
     ) -> Self {
-        let floor = lit::<T>(100.0) * T::default_epsilon();
+        let floor = rtol_floor::<T>();
         let size = StepSize::Adaptive {
             rtol: rtol.max(floor),
             atol,

@@ -34,14 +34,13 @@ pub fn spacing<T: Scalar>(t: T) -> T {
 /// from a seed read off the bits of x (the integer C − bits(x), relative error below
 /// 5.1% for C = 0x7FDE_6238_22FC_16E6 in f64 and 0x7EF3_11C3 in f32), four iterations
 /// in f64 and three in f32 (the error squares at each: 5.1e-2, 2.6e-3, 6.5e-6, 4.2e-11,
-/// then round-off). Without fused multiply–adds the result is within 2 ulps of 1/x (tested
-/// over every binade),
-/// not correctly rounded, and the same on every vector width.
+/// then round-off). Without fused multiply–adds the result is within 2 ulps of 1/x
+/// (tested over every binade), not correctly rounded, and the same on every vector width.
 ///
 /// Division and square root share one slow, barely pipelined unit, while this uses
 /// multiplies only: a kernel already bound by that unit (Adam's √v and its two
-/// divisions) gets one more quotient without waiting for it. x = 0 gives +∞ and x = +∞ gives 0,
-/// as 1/x does; subnormal x are out of range.
+/// divisions) gets one more quotient without waiting for it. x = 0 gives +∞ and x = +∞
+/// gives 0, as 1/x does; subnormal x are out of range.
 ///
 /// ```
 /// use gradflow_integrators::scalar::reciprocal;
@@ -77,6 +76,13 @@ pub fn reciprocal<T: Scalar>(x: T) -> T {
     } else {
         T::one() / x
     }
+}
+
+/// The smallest relative tolerance the adaptive methods accept, 100·ε of the precision
+/// (2.2e-14 in f64, 1.2e-5 in f32); a smaller one is raised to it, as SciPy does.
+#[inline]
+pub fn rtol_floor<T: Scalar>() -> T {
+    lit::<T>(100.0) * T::default_epsilon()
 }
 
 /// True when every component is finite.

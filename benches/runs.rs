@@ -56,7 +56,7 @@ fn hand_adam(lr: f64) -> [f64; 2] {
         for i in 0..2 {
             m[i] += (1.0 - b1) * (g[i] - m[i]);
             v[i] = b2 * v[i] + (1.0 - b2) * g[i] * g[i];
-            x[i] += (-step * m[i]) / (v[i].sqrt() / bc2_sqrt + eps);
+            x[i] += (-step * m[i]) * (1.0 / (v[i].sqrt() * (1.0 / bc2_sqrt) + eps));
         }
     }
     x
@@ -79,7 +79,7 @@ fn user_loop(objective: &Rosenbrock, adam: bool, lr: f64) -> f64 {
             for i in 0..2 {
                 m[i] += (1.0 - b1) * (g[i] - m[i]);
                 v[i] = b2 * v[i] + (1.0 - b2) * g[i] * g[i];
-                x[i] += (-step * m[i]) / (v[i].sqrt() / bc2_sqrt + eps);
+                x[i] += (-step * m[i]) * (1.0 / (v[i].sqrt() * (1.0 / bc2_sqrt) + eps));
             }
         } else {
             x.axpy(-lr, &g, 1.0);

@@ -54,7 +54,8 @@ fn axpy<T: Scalar>(y: &mut [T], x: &[T], a: T) {
     }
 }
 
-/// The updates written the plain way: one loop, torch's operation order.
+/// The updates written the plain way: one loop, the library's operation order (torch's,
+/// except Adam's single division).
 fn hand_sgd<T: Scalar>(theta: &mut [T], g: &[T], lr: T) {
     for (t, &gi) in theta.iter_mut().zip(g) {
         *t += -lr * gi;
@@ -87,7 +88,7 @@ fn hand_adam<T: Scalar>(
     for (((t, &gi), mi), vi) in theta.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
         *mi += (T::one() - b1) * (gi - *mi);
         *vi = b2 * *vi + (T::one() - b2) * gi * gi;
-        *t += (-step * *mi) / (vi.sqrt() / bc2_sqrt + eps);
+        *t += (-step * *mi) * (T::one() / (vi.sqrt() * (T::one() / bc2_sqrt) + eps));
     }
 }
 

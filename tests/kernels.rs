@@ -93,9 +93,15 @@ fn run_as_steps(rule: &Rule<f64>, n: usize, steps: usize) -> (Vec<u64>, Vec<u64>
     (theta.iter().map(|x| x.to_bits()).collect(), times)
 }
 
-/// Adam and RMSprop written the plain way, one component at a time in torch's order,
-/// with h̄ = Σhᵢgᵢ²/Σgᵢ² summed left to right.
+/// Adam and RMSprop written the plain way, one component at a time, with
+/// h̄ = Σhᵢgᵢ²/Σgᵢ² summed left to right: RMSprop in torch's order, Adam with the library's
+/// one division (r = 1/d for θ and h̄, √v scaled by 1/√b₂), or in torch's order (two
+/// divisions, `torch_order`).
 fn reference(name: &str, n: usize, steps: usize) -> (Vec<f64>, Vec<f64>) {
+    reference_in(name, n, steps, false)
+}
+
+fn reference_in(name: &str, n: usize, steps: usize, torch_order: bool) -> (Vec<f64>, Vec<f64>) {
     let lr = 1e-3;
     let mut theta: Vec<f64> = (0..n).map(|i| 1.0 + (i % 11) as f64 * 0.1).collect();
     let (mut m, mut v) = (vec![0.0; n], vec![0.0; n]);
@@ -112,9 +118,15 @@ fn reference(name: &str, n: usize, steps: usize) -> (Vec<f64>, Vec<f64>) {
                 let bc1 = 1.0 - b1.powf(k as f64);
                 let bc2_sqrt = (1.0 - b2.powf(k as f64)).powf(0.5);
                 let step = lr / bc1;
-                let denom = v[i].sqrt() / bc2_sqrt + eps;
-                theta[i] += (-step * m[i]) / denom;
-                step / denom
+                if torch_order {
+                    let denom = v[i].sqrt() / bc2_sqrt + eps;
+                    theta[i] += (-step * m[i]) / denom;
+                    step / denom
+                } else {
+                    let r = 1.0 / (v[i].sqrt() * (1.0 / bc2_sqrt) + eps);
+                    theta[i] += (-step * m[i]) * r;
+                    step * r
+                }
             } else {
                 let (a, eps) = (0.99, 1e-8);
                 v[i] = a * v[i] + (1.0 - a) * gi * gi;
@@ -174,6 +186,19 @@ fn kernels_agree_with_the_reference_on_every_path_thread_count_and_form() {
             let t = f64::from_bits(t);
             assert!((t - r).abs() <= 1e-13 * r, "{name} step {k}: h̄ {t} vs {r}");
         }
+        // Torch's two divisions instead of one: θ's step moves by a few roundings, θ
+        // (of order 1, steps of order 1e-3) by at most one ulp per step taken.
+        let (torch_theta, _) = reference_in(name, N, steps, true);
+        let ulps = theta
+            .iter()
+            .zip(&torch_theta)
+            .map(|(&t, &r)| (t as i64 - r.to_bits() as i64).unsigned_abs())
+            .max();
+        println!("{name}: θ within {ulps:?} ulps of torch's order");
+        assert!(
+            ulps <= Some(steps as u64),
+            "{name}: {ulps:?} ulps from torch's order"
+        );
         // The range is min/max of lr/dᵢ over every component, worked out from the state.
         let (lo, hi) = opt.step_range().unwrap();
         assert!(lo > 0.0 && lo <= hi, "{name}: range ({lo}, {hi})");

@@ -16,7 +16,9 @@
 //!
 //! Floating-point operations follow PyTorch's `_single_tensor_*` code paths in order
 //! (e.g. `addcdiv` computes θ + ((−lr)·g)/avg), so a float64 run reproduces a PyTorch run
-//! to round-off.
+//! to round-off. One exception, for speed: Adam divides once per component, r = 1/dᵢ with
+//! dᵢ = √vᵢ·(1/√b₂) + ε, and steps by (−lr/b₁·mᵢ)·r, where PyTorch divides twice
+//! (√vᵢ/√b₂, then mᵢ/dᵢ); θ moves by at most one rounding more per step.
 //!
 //! **Virtual time.** Each step reports the ODE time it advanced, `dt = c·h̄`:
 //! * h̄ is the step for a scalar rule, and for a per-component (diagonal) rule the
@@ -30,7 +32,7 @@
 use crate::kernel::{
     dispatch, elementwise, leaf_loop, nest, sweep, zip_all, Block, Lanes, Summary, Theta,
 };
-use crate::scalar::{lit, reciprocal};
+use crate::scalar::lit;
 use crate::stepper::{Accepted, StepResult, Stepper};
 use crate::{Scalar, VectorField};
 use nalgebra::DVector;
@@ -200,31 +202,27 @@ impl<T: Scalar> Rule<T> {
 /// b − (b − a)(1 − w).
 #[derive(Clone, Copy)]
 struct Lerp<T> {
-    w: T,
-    one_minus_w: T,
+    /// w, or −(1 − w) for the form from b.
+    coef: T,
     small: bool,
 }
 
 impl<T: Scalar> Lerp<T> {
     fn new(w: T) -> Self {
+        let small = w.abs() < lit(0.5);
         Lerp {
-            w,
-            one_minus_w: T::one() - w,
-            small: w.abs() < lit(0.5),
+            coef: if small { w } else { -(T::one() - w) },
+            small,
         }
     }
 
-    /// Both branches are computed and one is selected, so that the loop vectorizes.
+    /// b − d(1 − w) is computed as b + d·(−(1 − w)), the same bits (negation is exact),
+    /// so both branches are one multiply–add from a selected base: the loop vectorizes.
     #[inline(always)]
     fn at(self, a: T, b: T) -> T {
         let d = b - a;
-        let near_a = a + self.w * d;
-        let near_b = b - d * self.one_minus_w;
-        if self.small {
-            near_a
-        } else {
-            near_b
-        }
+        let base = if self.small { a } else { b };
+        base + self.coef * d
     }
 }
 
@@ -234,12 +232,6 @@ impl<T: Scalar> Lerp<T> {
 /// [`crate::kernel`]).
 macro_rules! per_component {
     ($theta:expr, [$($s:ident),+], |$th:ident, $g:ident, $j:ident| $body:block) => {
-        per_component!($theta, [$($s),+], |$th, $g, $j, _recip| $body)
-    };
-    // `$recip` names 1/d for the body: a true division below [`LANES`] components (where
-    // a step's cost is its latency), [`reciprocal`]'s multiplies in the wide sweeps
-    // (where the divider is the bottleneck). Either way the choice depends on n only.
-    ($theta:expr, [$($s:ident),+], |$th:ident, $g:ident, $j:ident, $recip:ident| $body:block) => {
         sweep(
             Block {
                 theta: $theta,
@@ -250,7 +242,6 @@ macro_rules! per_component {
                     // Fewer components than lanes: each would sit alone in its lane and the
                     // lanes are added in order, so plain running sums give the same bits,
                     // without setting up the lanes (what a step at n = 2 costs).
-                    let $recip = |d: T| T::one() / d;
                     let (mut hg2s, mut g2s) = (T::zero(), T::zero());
                     elementwise!(b, [$($s),+], |$th, $g, $j| {
                         let (next, hg2, _) = $body;
@@ -268,7 +259,6 @@ macro_rules! per_component {
                     b.len(),
                     #[inline(always)]
                     || {
-                        let $recip = |d: T| reciprocal(d);
                         let mut acc = Lanes::new(false);
                         let len = leaf_loop!(b, [$($s),+], |$th, $g, $j| {
                             let (next, hg2, d) = $body;
@@ -623,41 +613,36 @@ impl<T: Scalar> Optimizer<T> {
                 let step = lr / bc1;
                 let neg_step = -step;
                 let bc2_sqrt = bc2.powf(lit(0.5));
+                let inv_bc2 = T::one() / bc2_sqrt;
                 let (b2, e) = (*beta2, *eps);
                 let w2 = T::one() - *beta2;
                 let lerp = Lerp::new(T::one() - *beta1);
-                // hᵢgᵢ² = (step·(1/dᵢ))·gᵢ² for the reported time, with 1/dᵢ by Newton's
-                // iteration in the wide sweeps: a third true division per component (which
-                // PyTorch, reporting no time, does not pay) would queue behind √v and m/d on
-                // the divider. θ and the state keep PyTorch's two divisions. See
-                // docs/performance.md.
+                // One division per component: r = 1/dᵢ gives both θ's step (−step·mᵢ)·r and
+                // the reported time's hᵢgᵢ² = (step·r)·gᵢ², and √v̂ is scaled by 1/√b₂.
+                // PyTorch divides twice (√v/√b₂, then m/d) and reports no time; the divider
+                // (shared with √) is what bounds this step in cache. Each reordered
+                // operation moves θ's step by at most one rounding. See docs/performance.md.
                 let s = if *amsgrad {
-                    per_component!(theta, [m, v, vmax], |th, g, j, recip| {
+                    per_component!(theta, [m, v, vmax], |th, g, j| {
                         let mi = lerp.at(m[j], g);
                         m[j] = mi;
                         let vi = b2 * v[j] + w2 * g * g;
                         v[j] = vi;
                         let top = vmax[j].max(vi);
                         vmax[j] = top;
-                        let denom = top.sqrt() / bc2_sqrt + e;
-                        (
-                            th + (neg_step * mi) / denom,
-                            (step * recip(denom)) * (g * g),
-                            denom,
-                        )
+                        let denom = top.sqrt() * inv_bc2 + e;
+                        let r = T::one() / denom;
+                        (th + (neg_step * mi) * r, (step * r) * (g * g), denom)
                     })
                 } else {
-                    per_component!(theta, [m, v], |th, g, j, recip| {
+                    per_component!(theta, [m, v], |th, g, j| {
                         let mi = lerp.at(m[j], g);
                         m[j] = mi;
                         let vi = b2 * v[j] + w2 * g * g;
                         v[j] = vi;
-                        let denom = vi.sqrt() / bc2_sqrt + e;
-                        (
-                            th + (neg_step * mi) / denom,
-                            (step * recip(denom)) * (g * g),
-                            denom,
-                        )
+                        let denom = vi.sqrt() * inv_bc2 + e;
+                        let r = T::one() / denom;
+                        (th + (neg_step * mi) * r, (step * r) * (g * g), denom)
                     })
                 };
                 (T::zero(), Diag::Lazy(s, step, bc2_sqrt))
@@ -772,7 +757,8 @@ fn extreme_denominators<T: Scalar>(rule: &Rule<T>, bc2_sqrt: T) -> Option<(T, T)
             ..
         } => {
             let second = if *amsgrad { vmax } else { v };
-            second.iter().for_each(|&x| see(x.sqrt() / bc2_sqrt + *eps));
+            let inv_bc2 = T::one() / bc2_sqrt;
+            second.iter().for_each(|&x| see(x.sqrt() * inv_bc2 + *eps));
         }
         _ => return None,
     }

@@ -35,6 +35,7 @@ pub mod logistic;
 pub mod objective;
 pub mod registry;
 pub mod smooth;
+pub mod vexp;
 
 pub use closure::FnObjective;
 pub use expr::{Expr, ExprError};

@@ -1,11 +1,13 @@
 //! The objective trait.
 
+use crate::vexp::BlockExp;
 use nalgebra::{DMatrix, DVector, RealField};
 
-/// A real floating-point scalar (`f32` or `f64`).
-pub trait Real: RealField + Copy {}
+/// A real floating-point scalar (`f32` or `f64`), with eˣ over a block
+/// ([`BlockExp`], for the vectorized loops of the data-driven losses).
+pub trait Real: RealField + Copy + BlockExp {}
 
-impl<T: RealField + Copy> Real for T {}
+impl<T: RealField + Copy + BlockExp> Real for T {}
 
 /// Converts an `f64` constant into `T`.
 #[inline]

@@ -217,7 +217,8 @@ impl<T: Scalar> Lerp<T> {
     }
 
     /// b − d(1 − w) is computed as b + d·(−(1 − w)), the same bits (negation is exact),
-    /// so both branches are one multiply–add from a selected base: the loop vectorizes.
+    /// so both branches are one multiply and one add from a selected base (no fused
+    /// multiply–add): the loop vectorizes.
     #[inline(always)]
     fn at(self, a: T, b: T) -> T {
         let d = b - a;

@@ -193,88 +193,77 @@ impl<T: Real> Logistic<T> {
 
     /// Shared pass: the mean loss (without the ridge term, if `with_value`) and, with
     /// `g`, (1/m) Xᵀ(σ(Xw) − y).
-    fn pass(&self, w: &DVector<T>, mut g: Option<&mut DVector<T>>, with_value: bool) -> T {
-        let n = self.n;
+    fn pass(&self, w: &DVector<T>, g: Option<&mut DVector<T>>, with_value: bool) -> T {
         let m = self.rows();
-        let xc = self.xc.as_slice();
         let w = w.as_slice();
-        let stride = self.stride;
         // ∇L's sums over the rows, padded to `stride` columns.
         let mut gp = [T::zero(); MAX_STRIDE];
-        let gp = &mut gp[..stride];
+        let mut sums = g.is_some().then(|| &mut gp[..self.stride]);
         let mut loss = T::zero();
-        let mut z = [T::zero(); BLOCK];
-        let mut e = [T::zero(); BLOCK];
-        let mut start = 0;
-        while start < m {
+        for start in (0..m).step_by(BLOCK) {
             let len = BLOCK.min(m - start);
-            let zb = &mut z[..len];
-            let eb = &mut e[..len];
-            // z = X_b w, then e = exp(−|z|) for the whole block (vectorized, no branches):
-            // σ(z) = (1 or e)/(1 + e) and softplus(z) = (z or 0) + ln(1 + e) below are
-            // `sigmoid` and `softplus`, which take one exp each.
+            let gp = sums.as_deref_mut();
+            let value = with_value.then_some(&mut loss);
             wide(
                 #[inline(always)]
                 |fused| {
                     if fused {
-                        block_times_w::<T, true>(xc, m, start, w, zb);
+                        self.block::<true>(w, start, len, gp, value);
                     } else {
-                        block_times_w::<T, false>(xc, m, start, w, zb);
-                    }
-                    for (ek, &zk) in eb.iter_mut().zip(zb.iter()) {
-                        *ek = -zk.abs();
-                    }
-                    if fused {
-                        T::exp_in_place::<true>(eb);
-                    } else {
-                        T::exp_in_place::<false>(eb);
+                        self.block::<false>(w, start, len, gp, value);
                     }
                 },
             );
-            let yb = &self.y[start..start + len];
-            if with_value {
-                for ((&zk, &ek), &yk) in zb.iter().zip(eb.iter()).zip(yb) {
-                    let ln = ek.ln_1p();
-                    loss += (if zk > T::zero() { zk + ln } else { ln }) - yk * zk;
-                }
-            }
-            wide(
-                #[inline(always)]
-                |_| {
-                    for ((zk, &ek), &yk) in zb.iter_mut().zip(eb.iter()).zip(yb) {
-                        let num = if *zk >= T::zero() { T::one() } else { ek };
-                        *zk = num / (T::one() + ek) - yk;
-                    }
-                },
-            );
-            if g.is_some() {
-                let rows = &self.x[start * stride..(start + len) * stride];
-                wide(
-                    #[inline(always)]
-                    |fused| {
-                        if fused {
-                            add_block_transpose_times_r::<T, true>(rows, stride, zb, gp);
-                        } else {
-                            add_block_transpose_times_r::<T, false>(rows, stride, zb, gp);
-                        }
-                    },
-                );
-            }
-            start += len;
-        }
-        if let Some(g) = g.as_deref_mut() {
-            g.copy_from_slice(&gp[..n]);
         }
         let mf = lit::<T>(m as f64);
         if let Some(g) = g {
-            for (j, gj) in g.iter_mut().enumerate() {
-                *gj /= mf;
-                if j + 1 < n {
+            for (j, (gj, &sj)) in g.iter_mut().zip(gp.iter()).enumerate() {
+                *gj = sj / mf;
+                if j + 1 < self.n {
                     *gj += self.mu * w[j];
                 }
             }
         }
         loss / mf
+    }
+
+    /// One block of `len` rows from `start`: z = X_b w, e = exp(−|z|) for the whole block
+    /// (vectorized, no branches), then σ(z) = (1 or e)/(1 + e) and
+    /// softplus(z) = (z or 0) + ln(1 + e), the numbers of `sigmoid` and `softplus` (which
+    /// take one exp each); adds X_bᵀ(σ − y) into `gp` and softplus(z) − yz, row by row,
+    /// into `loss`.
+    #[inline(always)]
+    fn block<const FUSED: bool>(
+        &self,
+        w: &[T],
+        start: usize,
+        len: usize,
+        gp: Option<&mut [T]>,
+        loss: Option<&mut T>,
+    ) {
+        let mut z = [T::zero(); BLOCK];
+        let mut e = [T::zero(); BLOCK];
+        let (zb, eb) = (&mut z[..len], &mut e[..len]);
+        block_times_w::<T, FUSED>(self.xc.as_slice(), self.rows(), start, w, zb);
+        for (ek, &zk) in eb.iter_mut().zip(zb.iter()) {
+            *ek = -zk.abs();
+        }
+        T::exp_in_place::<FUSED>(eb);
+        let yb = &self.y[start..start + len];
+        if let Some(loss) = loss {
+            for ((&zk, &ek), &yk) in zb.iter().zip(eb.iter()).zip(yb) {
+                let ln = ek.ln_1p();
+                *loss += (if zk > T::zero() { zk + ln } else { ln }) - yk * zk;
+            }
+        }
+        if let Some(gp) = gp {
+            for ((zk, &ek), &yk) in zb.iter_mut().zip(eb.iter()).zip(yb) {
+                let num = if *zk >= T::zero() { T::one() } else { ek };
+                *zk = num / (T::one() + ek) - yk;
+            }
+            let rows = &self.x[start * self.stride..(start + len) * self.stride];
+            add_block_transpose_times_r::<T, FUSED>(rows, self.stride, zb, gp);
+        }
     }
 }
 

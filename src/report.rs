@@ -191,6 +191,11 @@ impl<T: Scalar + Real, O: Objective<T> + ?Sized> Observer<T> for Recorder<'_, T,
         }
     }
 
+    /// Without a recording interval, nothing is recorded after step 0 until the end.
+    fn is_inert(&self) -> bool {
+        self.every.is_none() && !self.records.is_empty()
+    }
+
     fn finish(&mut self, p: &Point<'_, T>, _status: Status) {
         // A diverged run rolls back to the last finite state: drop what lies past it.
         while self.records.last().is_some_and(|r| r.step > p.step) {

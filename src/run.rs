@@ -552,6 +552,9 @@ impl<T: Scalar> Observer<T> for Unfinished<'_, '_, T> {
         self.0.observe(p);
         self.1.observe(p);
     }
+    fn is_inert(&self) -> bool {
+        self.0.is_inert() && self.1.is_inert()
+    }
 }
 
 /// Two observers in one.
@@ -565,5 +568,8 @@ impl<T: Scalar> Observer<T> for Both<'_, '_, T> {
     fn finish(&mut self, p: &Point<'_, T>, status: Status) {
         self.0.finish(p, status);
         self.1.finish(p, status);
+    }
+    fn is_inert(&self) -> bool {
+        self.0.is_inert() && self.1.is_inert()
     }
 }

@@ -2,8 +2,8 @@
 //! state a checkpoint can hold.
 
 use gradflow_integrators::{
-    ImplicitEuler, Optimizer, RosenbrockMethod, RungeKutta, Scalar, StepResult, Stepper, Switching,
-    VectorField,
+    ImplicitEuler, Leg, Optimizer, RosenbrockMethod, RungeKutta, Scalar, StepResult, Stepper,
+    Switching, VectorField,
 };
 use nalgebra::DVector;
 use serde::{Deserialize, Serialize};
@@ -119,6 +119,10 @@ impl<T: Scalar> Stepper<T> for AnyStepper<T> {
         t_limit: Option<T>,
     ) -> StepResult<T> {
         each!(self, s => s.step(field, t, y, y_new, t_limit))
+    }
+
+    fn advance(&mut self, field: &mut dyn VectorField<T>, leg: &mut Leg<'_, T>) -> bool {
+        each!(self, s => s.advance(field, leg))
     }
 
     fn invalidate(&mut self) {

@@ -2,7 +2,7 @@
 
 use crate::field::Counted;
 use crate::scalar::{all_finite, norm_squared};
-use crate::stepper::{StepResult, Stepper};
+use crate::stepper::{Accepted, StepResult, Stepper};
 use crate::{Scalar, VectorField};
 use nalgebra::DVector;
 use serde::{Deserialize, Serialize};
@@ -48,6 +48,27 @@ impl<T: Scalar> Stop<T> {
             ftol: None,
             max_evals: None,
         }
+    }
+
+    /// The budget stops (`max_steps`, `t_end`, `max_evals`, in that order) that hold after
+    /// `accepted` steps and `evals` evaluations at time `t`.
+    #[inline(always)]
+    fn spent(&self, accepted: u64, evals: u64, t: T) -> Option<Status> {
+        if self.max_steps.is_some_and(|n| accepted >= n) {
+            Some(Status::MaxSteps)
+        } else if self.t_end.is_some_and(|te| t >= te) {
+            Some(Status::TEnd)
+        } else if self.max_evals.is_some_and(|e| evals >= e) {
+            Some(Status::MaxEvals)
+        } else {
+            None
+        }
+    }
+
+    /// True when only budget stops are set (no `ftol`, no `gtol`): a run can then go on
+    /// without evaluating anything but its steps.
+    pub fn is_budget_only(&self) -> bool {
+        self.ftol.is_none() && self.gtol.is_none()
     }
 
     /// True when no condition is set: such a run would never end by itself.
@@ -195,10 +216,127 @@ pub trait Observer<T: Scalar> {
     fn observe(&mut self, point: &Point<'_, T>);
     /// Once when the run ends, with the final state.
     fn finish(&mut self, _point: &Point<'_, T>, _status: Status) {}
+    /// True for an observer whose [`Observer::observe`] does nothing: the driver may then
+    /// take steps in batches ([`Stepper::advance`]) without calling it. `finish` is still
+    /// called.
+    fn is_inert(&self) -> bool {
+        false
+    }
 }
 
 impl<T: Scalar> Observer<T> for () {
     fn observe(&mut self, _point: &Point<'_, T>) {}
+    fn is_inert(&self) -> bool {
+        true
+    }
+}
+
+/// (t, h_last) and (h_min, h_max) before the last accepted step, for rolling back.
+type Before<T> = (Option<(T, Option<T>)>, Option<(Option<T>, Option<T>)>);
+
+/// The bookkeeping of an accepted step, shared by the driver's loop and [`Leg::run`]
+/// (which then swap the state vectors: the old state stays in `y_new`, for rolling back):
+/// t advances by dt (or lands on t_end), the counts and step sizes are updated.
+#[inline(always)]
+fn record<T: Scalar>(
+    t: &mut T,
+    stats: &mut Stats<T>,
+    before: &mut Before<T>,
+    a: &Accepted<T>,
+    t_end: Option<T>,
+) {
+    stats.rejected += u64::from(a.rejected);
+    *before = (Some((*t, stats.h_last)), Some((stats.h_min, stats.h_max)));
+    *t = match (a.landed, t_end) {
+        (true, Some(t_end)) => t_end,
+        _ => *t + a.dt,
+    };
+    stats.accepted += 1;
+    // h is finite (dt = c·h is): plain comparisons, not NaN-aware min/max.
+    stats.h_min = Some(stats.h_min.map_or(a.h, |m| if a.h < m { a.h } else { m }));
+    stats.h_max = Some(stats.h_max.map_or(a.h, |m| if a.h > m { a.h } else { m }));
+    stats.h_last = Some(a.h);
+}
+
+/// Why a [`Leg`] ended before its budget.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Halt {
+    /// f(t, y) is not finite at the current state: the run returns to the one before.
+    Field,
+    /// The step (θ₊ or dt) is not finite: the run stays at the current state.
+    Step,
+}
+
+/// What one step of a [`Leg::run`] loop did.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Next<T> {
+    /// θ₊ is in the second state vector (`evals`: field evaluations the step made).
+    Stepped(Accepted<T>, u64),
+    /// f(t, y) is not finite at the current state, and nothing was stepped: the run
+    /// returns to the state before and ends as diverged.
+    FieldNotFinite(u64),
+}
+
+/// A stretch of a run that nothing observes and only a budget stops: what a stepper's
+/// [`Stepper::advance`] runs, with [`Leg::run`], in one loop.
+///
+/// Its bookkeeping is the driver's own, so a run gives the same bits whether its steps
+/// came one by one or in a leg.
+pub struct Leg<'a, T: Scalar> {
+    stop: &'a Stop<T>,
+    t: T,
+    y: &'a mut DVector<T>,
+    y_new: &'a mut DVector<T>,
+    stats: Stats<T>,
+    before: Before<T>,
+    halt: Option<Halt>,
+}
+
+impl<T: Scalar> Leg<'_, T> {
+    /// Calls `step(t, y, y_new, t_end)` until a budget stop holds or a step fails,
+    /// accepting each step as the driver accepts a [`Stepper::step`]: θ₊ and dt must be
+    /// finite (else the run ends as diverged at y), then the state moves to θ₊.
+    ///
+    /// `step` writes θ₊ from (t, y) into `y_new`, not passing `t_end` if it can shorten its
+    /// step. The time and the counts live in registers for the whole loop, and are
+    /// written back when it ends.
+    #[inline(always)]
+    pub fn run(
+        &mut self,
+        mut step: impl FnMut(T, &DVector<T>, &mut DVector<T>, Option<T>) -> Next<T>,
+    ) {
+        let stop = self.stop;
+        let t_end = stop.t_end;
+        let (mut t, mut stats, mut before) = (self.t, self.stats, self.before);
+        // The two vectors trade places by reference, and once at the end if need be.
+        let (mut y, mut y_new) = (&mut *self.y, &mut *self.y_new);
+        let mut swapped = false;
+        let halt = loop {
+            if stop.spent(stats.accepted, stats.evals, t).is_some() {
+                break None;
+            }
+            match step(t, y, y_new, t_end) {
+                Next::FieldNotFinite(evals) => {
+                    stats.evals += evals;
+                    break Some(Halt::Field);
+                }
+                Next::Stepped(a, evals) => {
+                    stats.evals += evals;
+                    if !a.dt.is_finite() || !all_finite(y_new) {
+                        stats.rejected += u64::from(a.rejected);
+                        break Some(Halt::Step);
+                    }
+                    std::mem::swap(&mut y, &mut y_new);
+                    swapped = !swapped;
+                    record(&mut t, &mut stats, &mut before, &a, t_end);
+                }
+            }
+        };
+        if swapped {
+            std::mem::swap(self.y, self.y_new);
+        }
+        (self.t, self.stats, self.before, self.halt) = (t, stats, before, halt);
+    }
 }
 
 /// A run in progress: a stepper, the current `(t, y)` and the statistics so far.
@@ -316,9 +454,41 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
                 stepper: None,
             });
         }
+        // Nothing to observe and only a budget to check: the stepper may take its steps
+        // in its own loop (one call for the whole run), if it has one.
+        let mut batch = observer.is_inert() && stop.is_budget_only();
         let status = loop {
             if let Some(status) = self.check(&mut field, stop) {
                 break status;
+            }
+            if batch {
+                self.stats.absorb(&mut field);
+                let mut leg = Leg {
+                    stop,
+                    t: self.t,
+                    y: &mut self.y,
+                    y_new: &mut self.y_new,
+                    stats: self.stats,
+                    before: (self.previous, self.previous_range),
+                    halt: None,
+                };
+                if self.stepper.advance(&mut *field.inner, &mut leg) {
+                    let halt = leg.halt;
+                    (self.t, self.stats) = (leg.t, leg.stats);
+                    (self.previous, self.previous_range) = leg.before;
+                    match halt {
+                        None => continue,
+                        Some(Halt::Field) => {
+                            self.roll_back();
+                            break Status::Diverged;
+                        }
+                        Some(Halt::Step) => {
+                            self.stepper.invalidate();
+                            break Status::Diverged;
+                        }
+                    }
+                }
+                batch = false;
             }
             // Every scheme starts from f(t, y): evaluating it here costs nothing extra and
             // catches a state whose field is not finite, or whose ‖f‖² overflows, before
@@ -337,23 +507,16 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
             match result {
                 StepResult::TooSmall { .. } => break Status::StepTooSmall,
                 StepResult::Accepted(a) => {
-                    self.stats.rejected += u64::from(a.rejected);
                     if !a.dt.is_finite() || !all_finite(&self.y_new) {
+                        self.stats.rejected += u64::from(a.rejected);
                         self.stepper.invalidate();
                         break Status::Diverged;
                     }
                     std::mem::swap(&mut self.y, &mut self.y_new);
-                    self.previous = Some((self.t, self.stats.h_last));
-                    self.previous_range = Some((self.stats.h_min, self.stats.h_max));
-                    self.t = match (a.landed, stop.t_end) {
-                        (true, Some(t_end)) => t_end,
-                        _ => self.t + a.dt,
-                    };
-                    let s = &mut self.stats;
-                    s.accepted += 1;
-                    s.h_min = Some(s.h_min.map_or(a.h, |m| m.min(a.h)));
-                    s.h_max = Some(s.h_max.map_or(a.h, |m| m.max(a.h)));
-                    s.h_last = Some(a.h);
+                    let mut before = (self.previous, self.previous_range);
+                    record(&mut self.t, &mut self.stats, &mut before, &a, stop.t_end);
+                    (self.previous, self.previous_range) = before;
+                    let s = &self.stats;
                     observer.observe(&Point {
                         step: s.accepted,
                         evals: s.evals,
@@ -399,17 +562,10 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
 
     /// The stop conditions, budget first.
     fn check(&mut self, field: &mut Counted<'_, T>, stop: &Stop<T>) -> Option<Status> {
-        if stop.max_steps.is_some_and(|n| self.stats.accepted >= n) {
-            return Some(Status::MaxSteps);
-        }
-        if stop.t_end.is_some_and(|te| self.t >= te) {
-            return Some(Status::TEnd);
-        }
-        if stop
-            .max_evals
-            .is_some_and(|e| self.stats.evals + field.evals >= e)
+        if let Some(status) =
+            stop.spent(self.stats.accepted, self.stats.evals + field.evals, self.t)
         {
-            return Some(Status::MaxEvals);
+            return Some(status);
         }
         if let Some(ftol) = stop.ftol {
             match field.potential(&self.y) {

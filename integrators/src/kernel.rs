@@ -118,68 +118,72 @@ unsafe fn with_avx512<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// Where θ is read and written.
-pub(crate) enum Theta<'a, T> {
-    /// θ ← θ + Δ in place, from the gradient g.
-    InPlace { theta: &'a mut [T], grad: &'a [T] },
-    /// θ₊ = θ + Δ into `y_new`, from the field f = −g at θ = `y`.
-    Step {
-        y: &'a [T],
-        y_new: &'a mut [T],
-        field: &'a [T],
-    },
+/// Where θ is read and written: in place from the gradient g (`from` is `None`), or from
+/// θ = `from` into `out` along the field f = −g (`dir` is then f).
+///
+/// A struct rather than an enum of the two cases: with no variants sharing bytes, the
+/// compiler keeps its fields in registers when a small step inlines the sweep (an
+/// enum was copied through the stack there, a store-forwarding stall per step: measured).
+pub(crate) struct Theta<'a, T> {
+    /// θ₊ (and θ, in place).
+    pub out: &'a mut [T],
+    /// θ, for a step into `out`.
+    pub from: Option<&'a [T]>,
+    /// g in place, f = −g for a step.
+    pub dir: &'a [T],
 }
 
 impl<'a, T> Theta<'a, T> {
-    fn len(&self) -> usize {
-        match self {
-            Theta::InPlace { theta, .. } => theta.len(),
-            Theta::Step { y_new, .. } => y_new.len(),
+    /// θ ← θ + Δ in place, from the gradient `grad`.
+    pub(crate) fn in_place(theta: &'a mut [T], grad: &'a [T]) -> Self {
+        Theta {
+            out: theta,
+            from: None,
+            dir: grad,
         }
     }
 
-    fn split(self, mid: usize) -> (Self, Self) {
-        match self {
-            Theta::InPlace { theta, grad } => {
-                let (t0, t1) = theta.split_at_mut(mid);
-                let (g0, g1) = grad.split_at(mid);
-                (
-                    Theta::InPlace {
-                        theta: t0,
-                        grad: g0,
-                    },
-                    Theta::InPlace {
-                        theta: t1,
-                        grad: g1,
-                    },
-                )
-            }
-            Theta::Step { y, y_new, field } => {
-                let (y0, y1) = y.split_at(mid);
-                let (n0, n1) = y_new.split_at_mut(mid);
-                let (f0, f1) = field.split_at(mid);
-                (
-                    Theta::Step {
-                        y: y0,
-                        y_new: n0,
-                        field: f0,
-                    },
-                    Theta::Step {
-                        y: y1,
-                        y_new: n1,
-                        field: f1,
-                    },
-                )
-            }
+    /// θ₊ = θ + Δ into `y_new`, from the field f = −g at θ = `y`.
+    pub(crate) fn step(y: &'a [T], y_new: &'a mut [T], field: &'a [T]) -> Self {
+        Theta {
+            out: y_new,
+            from: Some(y),
+            dir: field,
         }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.out.len()
+    }
+
+    fn split(self, mid: usize) -> (Self, Self) {
+        let (o0, o1) = self.out.split_at_mut(mid);
+        let (d0, d1) = self.dir.split_at(mid);
+        let (f0, f1) = match self.from {
+            Some(y) => {
+                let (y0, y1) = y.split_at(mid);
+                (Some(y0), Some(y1))
+            }
+            None => (None, None),
+        };
+        (
+            Theta {
+                out: o0,
+                from: f0,
+                dir: d0,
+            },
+            Theta {
+                out: o1,
+                from: f1,
+                dir: d1,
+            },
+        )
     }
 
     /// Whether every slice has the same length.
     pub(crate) fn is_consistent(&self) -> bool {
-        match self {
-            Theta::InPlace { theta, grad } => theta.len() == grad.len(),
-            Theta::Step { y, y_new, field } => y.len() == y_new.len() && y.len() == field.len(),
-        }
+        let n = self.out.len();
+        self.dir.len() == n && self.from.is_none_or(|y| y.len() == n)
     }
 }
 
@@ -313,7 +317,7 @@ impl<T: Scalar> Lanes<T> {
 /// [`LANES`] past the middle); halves of at least [`PAR_MIN`] run on two threads when
 /// the current rayon pool has them.
 #[inline(always)]
-pub(crate) fn sweep<T, const K: usize, F>(block: Block<'_, T, K>, leaf: &F) -> Summary<T>
+pub(crate) fn sweep<T, const K: usize, F>(block: Block<'_, T, K>, leaf: F) -> Summary<T>
 where
     T: Scalar,
     F: Fn(Block<'_, T, K>) -> Summary<T> + Sync,
@@ -323,7 +327,7 @@ where
     if block.len() <= LEAF {
         leaf(block)
     } else {
-        tree(block, leaf)
+        tree(block, &leaf)
     }
 }
 
@@ -367,10 +371,11 @@ macro_rules! leaf_loop {
         let block = $block;
         let len = block.len();
         let $crate::kernel::Block { theta, state: [$($s),*] } = block;
-        match theta {
-            $crate::kernel::Theta::InPlace { theta, grad } => {
-                let mut tc = theta.chunks_exact_mut($crate::kernel::LANES);
-                let mut gc = grad.chunks_exact($crate::kernel::LANES);
+        let $crate::kernel::Theta { out, from, dir } = theta;
+        match from {
+            None => {
+                let mut tc = out.chunks_exact_mut($crate::kernel::LANES);
+                let mut gc = dir.chunks_exact($crate::kernel::LANES);
                 $( let mut $s = $s.chunks_exact_mut($crate::kernel::LANES); )*
                 for nest!(tk, gk $(, $s)*) in zip_all!(tc.by_ref(), gc.by_ref() $(, $s.by_ref())*) {
                     for $j in 0..$crate::kernel::LANES {
@@ -387,10 +392,10 @@ macro_rules! leaf_loop {
                     tk[$j] = $body;
                 }
             }
-            $crate::kernel::Theta::Step { y, y_new, field } => {
+            Some(y) => {
                 let mut yc = y.chunks_exact($crate::kernel::LANES);
-                let mut nc = y_new.chunks_exact_mut($crate::kernel::LANES);
-                let mut fc = field.chunks_exact($crate::kernel::LANES);
+                let mut nc = out.chunks_exact_mut($crate::kernel::LANES);
+                let mut fc = dir.chunks_exact($crate::kernel::LANES);
                 $( let mut $s = $s.chunks_exact_mut($crate::kernel::LANES); )*
                 for nest!(yk, nk, fk $(, $s)*) in
                     zip_all!(yc.by_ref(), nc.by_ref(), fc.by_ref() $(, $s.by_ref())*)
@@ -421,25 +426,24 @@ macro_rules! leaf_loop {
 macro_rules! elementwise {
     ($block:expr, [$($s:ident),*], |$th:ident, $g:ident, $j:ident| $body:expr) => {{
         let $crate::kernel::Block { theta, state: [$($s),*] } = $block;
-        match theta {
-            $crate::kernel::Theta::InPlace { theta, grad } => {
-                let n = theta.len();
-                let grad = &grad[..n];
-                $( let $s = &mut $s[..n]; )*
+        let $crate::kernel::Theta { out, from, dir } = theta;
+        let n = out.len();
+        let dir = &dir[..n];
+        $( let $s = &mut $s[..n]; )*
+        match from {
+            None => {
                 for $j in 0..n {
-                    let $th = theta[$j];
-                    let $g = grad[$j];
-                    theta[$j] = $body;
+                    let $th = out[$j];
+                    let $g = dir[$j];
+                    out[$j] = $body;
                 }
             }
-            $crate::kernel::Theta::Step { y, y_new, field } => {
-                let n = y_new.len();
-                let (y, field) = (&y[..n], &field[..n]);
-                $( let $s = &mut $s[..n]; )*
+            Some(y) => {
+                let y = &y[..n];
                 for $j in 0..n {
                     let $th = y[$j];
-                    let $g = -field[$j];
-                    y_new[$j] = $body;
+                    let $g = -dir[$j];
+                    out[$j] = $body;
                 }
             }
         }

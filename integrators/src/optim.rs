@@ -29,10 +29,11 @@
 //!   momentum): the flow time at which heavy ball tracks the gradient flow (Kovachki &
 //!   Stuart, JMLR 22 (2021)); c = 1 otherwise (Adam's m is an average, not a sum).
 
+use crate::driver::{Leg, Next};
 use crate::kernel::{
     dispatch, elementwise, leaf_loop, nest, sweep, zip_all, Block, Lanes, Summary, Theta,
 };
-use crate::scalar::lit;
+use crate::scalar::{lit, norm_squared};
 use crate::stepper::{Accepted, StepResult, Stepper};
 use crate::{Scalar, VectorField};
 use nalgebra::DVector;
@@ -238,7 +239,7 @@ macro_rules! per_component {
                 theta: $theta,
                 state: [$($s.as_mut_slice()),+],
             },
-            &|b| {
+            #[inline(always)] |b| {
                 if b.len() < $crate::kernel::LANES {
                     // Fewer components than lanes: each would sit alone in its lane and the
                     // lanes are added in order, so plain running sums give the same bits,
@@ -373,20 +374,49 @@ impl<T: Scalar> Optimizer<T> {
             &mut self.rule,
             self.lr,
             self.steps,
-            Theta::InPlace {
-                theta: theta.as_mut_slice(),
-                grad: grad.as_slice(),
-            },
+            Theta::in_place(theta.as_mut_slice(), grad.as_slice()),
             None,
         );
         self.range = range;
         Ok(self.rule.time_factor() * h)
     }
 
+    /// One Euler step from (t, y) into `y_new` with f(t, y) already in `self.f`.
+    #[inline(always)]
+    fn euler_step(
+        &mut self,
+        t: T,
+        y: &DVector<T>,
+        y_new: &mut DVector<T>,
+        t_limit: Option<T>,
+    ) -> Accepted<T> {
+        self.steps += 1;
+        let room = match t_limit {
+            Some(tl) if self.rule.is_scalar_without_memory() => Some(tl - t),
+            _ => None,
+        };
+        let (h, landed, range) = Self::update(
+            &mut self.rule,
+            self.lr,
+            self.steps,
+            Theta::step(y.as_slice(), y_new.as_mut_slice(), self.f.as_slice()),
+            room,
+        );
+        self.range = range;
+        self.f_valid = false;
+        Accepted {
+            h,
+            dt: self.rule.time_factor() * h,
+            rejected: 0,
+            landed,
+        }
+    }
+
     /// Writes θ₊ and returns (h̄, whether the step was shortened to land on the limit).
     /// `t_room`: time left before the limit, for rules that can shorten their step.
     /// `k` is the step's number (from 1); returns h̄, whether the step landed, and the
     /// per-component step range.
+    #[inline(always)]
     fn update(
         rule: &mut Rule<T>,
         lr: T,
@@ -395,10 +425,7 @@ impl<T: Scalar> Optimizer<T> {
         t_room: Option<T>,
     ) -> (T, bool, StepRange<T>) {
         let neg_lr = -lr;
-        let n = match &theta {
-            Theta::InPlace { theta, .. } => theta.len(),
-            Theta::Step { y, .. } => y.len(),
-        };
+        let n = theta.len();
         let mut landed = false;
         // Per-component rules return hᵢ = c/dᵢ's summary and c.
         let (h, diag) = match rule {
@@ -419,14 +446,18 @@ impl<T: Scalar> Optimizer<T> {
                     }
                     let neg_h = -h;
                     let block = Block { theta, state: [] };
-                    sweep(block, &|b: Block<'_, T, 0>| {
-                        dispatch(
-                            b.len(),
-                            #[inline(always)]
-                            || elementwise!(b, [], |th, g, _j| th + neg_h * g),
-                        );
-                        Summary::empty()
-                    });
+                    sweep(
+                        block,
+                        #[inline(always)]
+                        |b: Block<'_, T, 0>| {
+                            dispatch(
+                                b.len(),
+                                #[inline(always)]
+                                || elementwise!(b, [], |th, g, _j| th + neg_h * g),
+                            );
+                            Summary::empty()
+                        },
+                    );
                     (h, Diag::None)
                 } else {
                     let damp = T::one() - tau;
@@ -436,21 +467,25 @@ impl<T: Scalar> Optimizer<T> {
                         theta,
                         state: [buf.as_mut_slice()],
                     };
-                    sweep(block, &|b: Block<'_, T, 1>| {
-                        dispatch(
-                            b.len(),
-                            #[inline(always)]
-                            || {
-                                elementwise!(b, [buf], |th, g, j| {
-                                    let b = if first { g } else { mu * buf[j] + damp * g };
-                                    buf[j] = b;
-                                    let d = if nesterov { g + mu * b } else { b };
-                                    th + neg_lr * d
-                                })
-                            },
-                        );
-                        Summary::empty()
-                    });
+                    sweep(
+                        block,
+                        #[inline(always)]
+                        |b: Block<'_, T, 1>| {
+                            dispatch(
+                                b.len(),
+                                #[inline(always)]
+                                || {
+                                    elementwise!(b, [buf], |th, g, j| {
+                                        let b = if first { g } else { mu * buf[j] + damp * g };
+                                        buf[j] = b;
+                                        let d = if nesterov { g + mu * b } else { b };
+                                        th + neg_lr * d
+                                    })
+                                },
+                            );
+                            Summary::empty()
+                        },
+                    );
                     (lr, Diag::None)
                 }
             }
@@ -470,43 +505,51 @@ impl<T: Scalar> Optimizer<T> {
                             landed = true;
                         }
                     }
-                    sweep(Block { theta, state: [] }, &|b: Block<'_, T, 0>| {
-                        dispatch(
-                            b.len(),
-                            #[inline(always)]
-                            || elementwise!(b, [], |th, g, _j| th + step * (g / norm)),
-                        );
-                        Summary::empty()
-                    });
+                    sweep(
+                        Block { theta, state: [] },
+                        #[inline(always)]
+                        |b: Block<'_, T, 0>| {
+                            dispatch(
+                                b.len(),
+                                #[inline(always)]
+                                || elementwise!(b, [], |th, g, _j| th + step * (g / norm)),
+                            );
+                            Summary::empty()
+                        },
+                    );
                     (h, Diag::None)
                 }
             }
             Rule::Sign => {
                 let (zero, one, far) = (T::zero(), T::one(), Summary::<T>::empty().dmin);
-                let s = sweep(Block { theta, state: [] }, &|b: Block<'_, T, 0>| {
-                    dispatch(
-                        b.len(),
-                        #[inline(always)]
-                        || {
-                            let mut acc = Lanes::new(true);
-                            let len = leaf_loop!(b, [], |th, g, j| {
-                                let a = g.abs();
-                                let nonzero = g != zero;
-                                // hᵢ = lr/|gᵢ| over the components that move: hᵢgᵢ² = lr·|gᵢ|.
-                                acc.add(j, lr * a, g * g, if nonzero { a } else { far }, a);
-                                let s = if g > zero {
-                                    one
-                                } else if g < zero {
-                                    -one
-                                } else {
-                                    zero
-                                };
-                                th + neg_lr * s
-                            });
-                            acc.finish(len)
-                        },
-                    )
-                });
+                let s = sweep(
+                    Block { theta, state: [] },
+                    #[inline(always)]
+                    |b: Block<'_, T, 0>| {
+                        dispatch(
+                            b.len(),
+                            #[inline(always)]
+                            || {
+                                let mut acc = Lanes::new(true);
+                                let len = leaf_loop!(b, [], |th, g, j| {
+                                    let a = g.abs();
+                                    let nonzero = g != zero;
+                                    // hᵢ = lr/|gᵢ| over the components that move: hᵢgᵢ² = lr·|gᵢ|.
+                                    acc.add(j, lr * a, g * g, if nonzero { a } else { far }, a);
+                                    let s = if g > zero {
+                                        one
+                                    } else if g < zero {
+                                        -one
+                                    } else {
+                                        zero
+                                    };
+                                    th + neg_lr * s
+                                });
+                                acc.finish(len)
+                            },
+                        )
+                    },
+                );
                 (T::zero(), Diag::Sign(s))
             }
             Rule::RmsNorm { alpha, eps, g2 } => {
@@ -524,14 +567,18 @@ impl<T: Scalar> Optimizer<T> {
                         landed = true;
                     }
                 }
-                sweep(Block { theta, state: [] }, &|b: Block<'_, T, 0>| {
-                    dispatch(
-                        b.len(),
-                        #[inline(always)]
-                        || elementwise!(b, [], |th, g, _j| th + (step * g) / avg),
-                    );
-                    Summary::empty()
-                });
+                sweep(
+                    Block { theta, state: [] },
+                    #[inline(always)]
+                    |b: Block<'_, T, 0>| {
+                        dispatch(
+                            b.len(),
+                            #[inline(always)]
+                            || elementwise!(b, [], |th, g, _j| th + (step * g) / avg),
+                        );
+                        Summary::empty()
+                    },
+                );
                 (h, Diag::None)
             }
             Rule::Rms {
@@ -768,17 +815,15 @@ fn extreme_denominators<T: Scalar>(rule: &Rule<T>, bc2_sqrt: T) -> Option<(T, T)
 
 /// ‖g‖₂ of the gradient a step reads (nalgebra's norm, as before this kernel existed).
 fn gradient_norm<T: Scalar>(theta: &Theta<'_, T>) -> T {
-    let g = match theta {
-        Theta::InPlace { grad, .. } => grad,
-        Theta::Step { field, .. } => field,
-    };
+    // ‖f‖ = ‖g‖ (negation is exact).
+    let g = theta.dir;
     nalgebra::DVectorView::from_slice(g, g.len()).norm()
 }
 
 /// θ₊ = θ (a step of length zero).
 fn copy_theta<T: Scalar>(theta: Theta<'_, T>) {
-    if let Theta::Step { y, y_new, .. } = theta {
-        y_new.copy_from_slice(y);
+    if let Some(y) = theta.from {
+        theta.out.copy_from_slice(y);
     }
 }
 
@@ -823,30 +868,28 @@ impl<T: Scalar> Stepper<T> for Optimizer<T> {
         t_limit: Option<T>,
     ) -> StepResult<T> {
         self.derivative(field, t, y);
-        self.steps += 1;
-        let room = match t_limit {
-            Some(tl) if self.rule.is_scalar_without_memory() => Some(tl - t),
-            _ => None,
-        };
-        let (h, landed, range) = Self::update(
-            &mut self.rule,
-            self.lr,
-            self.steps,
-            Theta::Step {
-                y: y.as_slice(),
-                y_new: y_new.as_mut_slice(),
-                field: self.f.as_slice(),
+        StepResult::Accepted(self.euler_step(t, y, y_new, t_limit))
+    }
+
+    /// The driver's loop without the driver: the same steps as [`Stepper::step`], with
+    /// the rule's arithmetic inlined into one loop (what a step at small n costs).
+    fn advance(&mut self, field: &mut dyn VectorField<T>, leg: &mut Leg<'_, T>) -> bool {
+        leg.run(
+            #[inline(always)]
+            |t, y, y_new, t_end| {
+                let mut evals = 0;
+                if !self.f_valid {
+                    field.eval(t, y, &mut self.f);
+                    self.f_valid = true;
+                    evals = 1;
+                }
+                if !norm_squared(&self.f).is_finite() {
+                    return Next::FieldNotFinite(evals);
+                }
+                Next::Stepped(self.euler_step(t, y, y_new, t_end), evals)
             },
-            room,
         );
-        self.range = range;
-        self.f_valid = false;
-        StepResult::Accepted(Accepted {
-            h,
-            dt: self.rule.time_factor() * h,
-            rejected: 0,
-            landed,
-        })
+        true
     }
 
     fn invalidate(&mut self) {

@@ -1,5 +1,6 @@
 //! The contract between a scheme and the driver.
 
+use crate::driver::Leg;
 use crate::rk::StepSize;
 use crate::scalar::{lit, spacing};
 use crate::{ErrorControl, Scalar, VectorField};
@@ -70,6 +71,20 @@ pub trait Stepper<T: Scalar> {
         t_limit: Option<T>,
     ) -> StepResult<T>;
 
+    /// Takes steps in the stepper's own loop until `leg` is done ([`Leg::is_done`]), for
+    /// a run that nothing observes and only a budget stops. Returns `false`, without
+    /// stepping, when the stepper has no such loop (the default: the driver then calls
+    /// [`Stepper::step`] once per step).
+    ///
+    /// This exists for speed at small n, where the driver's per-step work (a call, the
+    /// result's bookkeeping, the observer) costs as much as the step. A stepper runs its
+    /// steps with [`Leg::run`]; each must be the one `step` takes, from f(t, y) evaluated
+    /// unless cached, and must report [`crate::driver::Next::FieldNotFinite`] where
+    /// ‖f‖² is not finite (the driver's check before every step).
+    fn advance(&mut self, _field: &mut dyn VectorField<T>, _leg: &mut Leg<'_, T>) -> bool {
+        false
+    }
+
     /// Forgets the cached `f(t, y)` (call after changing `y` from outside).
     fn invalidate(&mut self);
 
@@ -99,6 +114,10 @@ impl<T: Scalar, S: Stepper<T> + ?Sized> Stepper<T> for Box<S> {
         t_limit: Option<T>,
     ) -> StepResult<T> {
         (**self).step(field, t, y, y_new, t_limit)
+    }
+
+    fn advance(&mut self, field: &mut dyn VectorField<T>, leg: &mut Leg<'_, T>) -> bool {
+        (**self).advance(field, leg)
     }
 
     fn invalidate(&mut self) {

@@ -114,8 +114,11 @@ fn assert_same<'a>(
     y0: &DVector<f64>,
     stops: &[Stop<f64>],
     what: &str,
+    reset: &dyn Fn(),
 ) -> Outcome {
+    reset();
     let (batched, _) = run(field, method, y0, stops, true);
+    reset();
     let (stepped, observed) = run(field, method, y0, stops, false);
     assert_eq!(batched, stepped, "{what}, {method}");
     // The step-by-step run really was observed at every step it kept (and at step 0).
@@ -154,7 +157,14 @@ fn batched_runs_equal_stepped_runs_on_registry_problems() {
         for method in METHODS {
             for (budget, stops) in budgets() {
                 let mut field = || Box::new(GradientFlow::new(&*objective)) as Field;
-                let out = assert_same(&mut field, method, &y0, &stops, &format!("{name} {budget}"));
+                let out = assert_same(
+                    &mut field,
+                    method,
+                    &y0,
+                    &stops,
+                    &format!("{name} {budget}"),
+                    &|| {},
+                );
                 assert!(out.stats.accepted > 0, "{name} {budget} {method}: no step");
             }
         }
@@ -163,23 +173,40 @@ fn batched_runs_equal_stepped_runs_on_registry_problems() {
 
 #[test]
 fn batched_runs_diverge_where_stepped_runs_do() {
-    // f = −y until the field turns NaN at its 25th evaluation: the run returns to the
-    // state before (whose field was finite).
+    // f = −y until the field turns NaN at its k-th evaluation (counted over all the calls
+    // of a continued run): the run returns to the state before, whose field was finite.
+    // k = 2 returns to the start (no step sizes yet). With a first call of 5 steps, the
+    // failure comes at the first step of the second
+    // call (k = 6), at its second (k = 7) or further in (k = 25).
     let y0 = DVector::from_vec(vec![1.0, -2.0, 0.5]);
+    let calls = std::cell::Cell::new(0u32);
+    let cases: [(u32, &[Stop<f64>]); 5] = [
+        (2, &[Stop::steps(100)]),
+        (25, &[Stop::steps(100)]),
+        (6, &[Stop::steps(5), Stop::steps(100)]),
+        (7, &[Stop::steps(5), Stop::steps(100)]),
+        (25, &[Stop::steps(5), Stop::steps(100)]),
+    ];
     for method in METHODS {
-        let mut field = || {
-            let mut calls = 0u32;
-            Box::new(move |_t: f64, y: &DVector<f64>, dy: &mut DVector<f64>| {
-                calls += 1;
-                for (d, &x) in dy.iter_mut().zip(y.iter()) {
-                    *d = if calls >= 25 { f64::NAN } else { -x };
-                }
-            }) as Field
-        };
-        let out = assert_same(&mut field, method, &y0, &[Stop::steps(100)], "NaN field");
-        assert_eq!(out.status, vec![Status::Diverged], "{method}");
-        assert_eq!(out.stats.accepted, 23, "{method}: rolled back to step 23");
-        assert_eq!(out.stats.evals, 25, "{method}");
+        for (k, stops) in cases {
+            let mut field = || {
+                Box::new(|_t: f64, y: &DVector<f64>, dy: &mut DVector<f64>| {
+                    calls.set(calls.get() + 1);
+                    for (d, &x) in dy.iter_mut().zip(y.iter()) {
+                        *d = if calls.get() >= k { f64::NAN } else { -x };
+                    }
+                }) as Field
+            };
+            let what = format!("NaN field at evaluation {k} of {} call(s)", stops.len());
+            let out = assert_same(&mut field, method, &y0, stops, &what, &|| calls.set(0));
+            assert_eq!(
+                *out.status.last().unwrap(),
+                Status::Diverged,
+                "{what} {method}"
+            );
+            assert_eq!(out.stats.evals, u64::from(k), "{what} {method}");
+            assert_eq!(out.stats.accepted, u64::from(k) - 2, "{what} {method}");
+        }
     }
     // f = 10¹⁰·y with lr = 10³⁰⁰: θ₊ overflows (Euler, momentum: the step is refused and
     // the run stays at y₀) or θ reaches ~10³⁰⁰ and the field there overflows (the rules
@@ -194,7 +221,8 @@ fn batched_runs_diverge_where_stepped_runs_do() {
     for method in METHODS {
         let name = method.split(':').next().unwrap();
         let method = format!("{name}:lr=1e300");
-        let out = assert_same(&mut field, &method, &y0, &[Stop::steps(10_000)], "overflow");
+        let stops = [Stop::steps(10_000)];
+        let out = assert_same(&mut field, &method, &y0, &stops, "overflow", &|| {});
         assert_eq!(out.status, vec![Status::Diverged], "{method}");
         assert!(
             out.y.iter().all(|&b| f64::from_bits(b).is_finite()),

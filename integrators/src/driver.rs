@@ -299,43 +299,75 @@ impl<T: Scalar> Leg<'_, T> {
     ///
     /// `step` writes θ₊ from (t, y) into `y_new`, not passing `t_end` if it can shorten its
     /// step. The time and the counts live in registers for the whole loop, and are
-    /// written back when it ends.
+    /// written back when it ends (so a panic inside `step` leaves the run's counts behind
+    /// its state).
     #[inline(always)]
     pub fn run(
         &mut self,
         mut step: impl FnMut(T, &DVector<T>, &mut DVector<T>, Option<T>) -> Next<T>,
     ) {
+        // `record`'s bookkeeping on plain numbers (no options, the stops' limits hoisted),
+        // so that the loop keeps them in registers; the options are rebuilt at the end.
         let stop = self.stop;
         let t_end = stop.t_end;
-        let (mut t, mut stats, mut before) = (self.t, self.stats, self.before);
+        let max_steps = stop.max_steps.unwrap_or(u64::MAX);
+        let max_evals = stop.max_evals.unwrap_or(u64::MAX);
+        let entry = (self.t, self.stats);
+        let mut s = self.stats;
+        let mut t = self.t;
+        // min, max and last h; ±∞ stand for "none yet" (an accepted h is never NaN).
+        let inf = T::one() / T::zero();
+        let (mut lo, mut hi) = (s.h_min.unwrap_or(inf), s.h_max.unwrap_or(-inf));
+        let mut last = s.h_last.unwrap_or(T::zero());
+        // (t, h_last, h_min, h_max) before the last accepted step.
+        let mut prev = (t, last, lo, hi);
         // The two vectors trade places by reference, and once at the end if need be.
         let (mut y, mut y_new) = (&mut *self.y, &mut *self.y_new);
         let mut swapped = false;
         let halt = loop {
-            if stop.spent(stats.accepted, stats.evals, t).is_some() {
+            if s.accepted >= max_steps || s.evals >= max_evals || t_end.is_some_and(|te| t >= te) {
                 break None;
             }
             match step(t, y, y_new, t_end) {
                 Next::FieldNotFinite(evals) => {
-                    stats.evals += evals;
+                    s.evals += evals;
                     break Some(Halt::Field);
                 }
                 Next::Stepped(a, evals) => {
-                    stats.evals += evals;
+                    s.evals += evals;
+                    s.rejected += u64::from(a.rejected);
                     if !a.dt.is_finite() || !all_finite(y_new) {
-                        stats.rejected += u64::from(a.rejected);
                         break Some(Halt::Step);
                     }
                     std::mem::swap(&mut y, &mut y_new);
                     swapped = !swapped;
-                    record(&mut t, &mut stats, &mut before, &a, t_end);
+                    prev = (t, last, lo, hi);
+                    t = match (a.landed, t_end) {
+                        (true, Some(t_end)) => t_end,
+                        _ => t + a.dt,
+                    };
+                    s.accepted += 1;
+                    lo = if a.h < lo { a.h } else { lo };
+                    hi = if a.h > hi { a.h } else { hi };
+                    last = a.h;
                 }
             }
         };
         if swapped {
             std::mem::swap(self.y, self.y_new);
         }
-        (self.t, self.stats, self.before, self.halt) = (t, stats, before, halt);
+        let taken = s.accepted - entry.1.accepted;
+        if taken > 0 {
+            (s.h_min, s.h_max, s.h_last) = (Some(lo), Some(hi), Some(last));
+            self.before = if taken == 1 {
+                let e = entry.1;
+                (Some((entry.0, e.h_last)), Some((e.h_min, e.h_max)))
+            } else {
+                let (t0, l0, lo0, hi0) = prev;
+                (Some((t0, Some(l0))), Some((Some(lo0), Some(hi0))))
+            };
+        }
+        (self.t, self.stats, self.halt) = (t, s, halt);
     }
 }
 

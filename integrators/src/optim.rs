@@ -199,6 +199,36 @@ impl<T: Scalar> Rule<T> {
     }
 }
 
+/// `R` of [`Optimizer::update`]: every rule (`ANY`), or the one rule it is compiled for,
+/// so that a loop over many steps of one rule holds that rule's code alone.
+const ANY: u8 = 0;
+
+/// The rules' numbers for `R`.
+mod kind {
+    pub const FIXED: u8 = 1;
+    pub const NORMALIZED: u8 = 2;
+    pub const SIGN: u8 = 3;
+    pub const RMS_NORM: u8 = 4;
+    pub const RMS: u8 = 5;
+    pub const ADAGRAD: u8 = 6;
+    pub const ADAM: u8 = 7;
+}
+
+impl<T: Scalar> Rule<T> {
+    /// This rule's number in [`kind`].
+    fn kind(&self) -> u8 {
+        match self {
+            Rule::Fixed { .. } => kind::FIXED,
+            Rule::Normalized => kind::NORMALIZED,
+            Rule::Sign => kind::SIGN,
+            Rule::RmsNorm { .. } => kind::RMS_NORM,
+            Rule::Rms { .. } => kind::RMS,
+            Rule::Adagrad { .. } => kind::ADAGRAD,
+            Rule::Adam { .. } => kind::ADAM,
+        }
+    }
+}
+
 /// `torch.lerp(a, b, w)` for a fixed weight: a + w(b − a) for |w| < ½, else
 /// b − (b − a)(1 − w).
 #[derive(Clone, Copy)]
@@ -370,7 +400,7 @@ impl<T: Scalar> Optimizer<T> {
             });
         }
         self.steps += 1;
-        let (h, _, range) = Self::update(
+        let (h, _, range) = Self::update::<ANY>(
             &mut self.rule,
             self.lr,
             self.steps,
@@ -381,9 +411,28 @@ impl<T: Scalar> Optimizer<T> {
         Ok(self.rule.time_factor() * h)
     }
 
+    /// The steps of [`Stepper::advance`], compiled for rule `R` alone.
+    fn leg<const R: u8>(&mut self, field: &mut dyn VectorField<T>, leg: &mut Leg<'_, T>) {
+        leg.run(
+            #[inline(always)]
+            |t, y, y_new, t_end| {
+                let mut evals = 0;
+                if !self.f_valid {
+                    field.eval(t, y, &mut self.f);
+                    self.f_valid = true;
+                    evals = 1;
+                }
+                if !norm_squared(&self.f).is_finite() {
+                    return Next::FieldNotFinite(evals);
+                }
+                Next::Stepped(self.euler_step::<R>(t, y, y_new, t_end), evals)
+            },
+        );
+    }
+
     /// One Euler step from (t, y) into `y_new` with f(t, y) already in `self.f`.
     #[inline(always)]
-    fn euler_step(
+    fn euler_step<const R: u8>(
         &mut self,
         t: T,
         y: &DVector<T>,
@@ -395,7 +444,7 @@ impl<T: Scalar> Optimizer<T> {
             Some(tl) if self.rule.is_scalar_without_memory() => Some(tl - t),
             _ => None,
         };
-        let (h, landed, range) = Self::update(
+        let (h, landed, range) = Self::update::<R>(
             &mut self.rule,
             self.lr,
             self.steps,
@@ -417,7 +466,7 @@ impl<T: Scalar> Optimizer<T> {
     /// `k` is the step's number (from 1); returns h̄, whether the step landed, and the
     /// per-component step range.
     #[inline(always)]
-    fn update(
+    fn update<const R: u8>(
         rule: &mut Rule<T>,
         lr: T,
         k: u64,
@@ -434,7 +483,7 @@ impl<T: Scalar> Optimizer<T> {
                 dampening,
                 nesterov,
                 buf,
-            } => {
+            } if R == ANY || R == kind::FIXED => {
                 let (mu, tau) = (*momentum, *dampening);
                 if mu == T::zero() {
                     let mut h = lr;
@@ -489,7 +538,7 @@ impl<T: Scalar> Optimizer<T> {
                     (lr, Diag::None)
                 }
             }
-            Rule::Normalized => {
+            Rule::Normalized if R == ANY || R == kind::NORMALIZED => {
                 let norm = gradient_norm(&theta);
                 if norm == T::zero() {
                     copy_theta(theta);
@@ -520,7 +569,7 @@ impl<T: Scalar> Optimizer<T> {
                     (h, Diag::None)
                 }
             }
-            Rule::Sign => {
+            Rule::Sign if R == ANY || R == kind::SIGN => {
                 let (zero, one, far) = (T::zero(), T::one(), Summary::<T>::empty().dmin);
                 let s = sweep(
                     Block { theta, state: [] },
@@ -552,7 +601,7 @@ impl<T: Scalar> Optimizer<T> {
                 );
                 (T::zero(), Diag::Sign(s))
             }
-            Rule::RmsNorm { alpha, eps, g2 } => {
+            Rule::RmsNorm { alpha, eps, g2 } if R == ANY || R == kind::RMS_NORM => {
                 let norm = gradient_norm(&theta);
                 // G ← αG + ((1 − α)‖g‖)‖g‖: addcmul's order on the scalar ‖g‖, so that in
                 // one dimension this is RMSprop bit for bit (√(g²) = |g| exactly).
@@ -589,7 +638,7 @@ impl<T: Scalar> Optimizer<T> {
                 v,
                 gbar,
                 buf,
-            } => {
+            } if R == ANY || R == kind::RMS => {
                 let (a, e, mu) = (*alpha, *eps, *momentum);
                 let one_minus = T::one() - a;
                 let lerp = Lerp::new(one_minus);
@@ -633,7 +682,7 @@ impl<T: Scalar> Optimizer<T> {
                 };
                 (T::zero(), Diag::Lazy(s, lr, T::one()))
             }
-            Rule::Adagrad { eps, lr_decay, sum } => {
+            Rule::Adagrad { eps, lr_decay, sum } if R == ANY || R == kind::ADAGRAD => {
                 let clr = lr / (T::one() + lit::<T>((k - 1) as f64) * *lr_decay);
                 let neg_clr = -clr;
                 let e = *eps;
@@ -654,7 +703,7 @@ impl<T: Scalar> Optimizer<T> {
                 m,
                 v,
                 vmax,
-            } => {
+            } if R == ANY || R == kind::ADAM => {
                 let kf = lit::<T>(k as f64);
                 let bc1 = T::one() - beta1.powf(kf);
                 let bc2 = T::one() - beta2.powf(kf);
@@ -695,6 +744,8 @@ impl<T: Scalar> Optimizer<T> {
                 };
                 (T::zero(), Diag::Lazy(s, step, bc2_sqrt))
             }
+            // Compiled for another rule than `rule` (never, by construction of `R`).
+            _ => return Self::update::<ANY>(rule, lr, k, theta, t_room),
         };
         let range = match diag {
             Diag::None => return (h, landed, StepRange::None),
@@ -868,27 +919,21 @@ impl<T: Scalar> Stepper<T> for Optimizer<T> {
         t_limit: Option<T>,
     ) -> StepResult<T> {
         self.derivative(field, t, y);
-        StepResult::Accepted(self.euler_step(t, y, y_new, t_limit))
+        StepResult::Accepted(self.euler_step::<ANY>(t, y, y_new, t_limit))
     }
 
     /// The driver's loop without the driver: the same steps as [`Stepper::step`], with
     /// the rule's arithmetic inlined into one loop (what a step at small n costs).
     fn advance(&mut self, field: &mut dyn VectorField<T>, leg: &mut Leg<'_, T>) -> bool {
-        leg.run(
-            #[inline(always)]
-            |t, y, y_new, t_end| {
-                let mut evals = 0;
-                if !self.f_valid {
-                    field.eval(t, y, &mut self.f);
-                    self.f_valid = true;
-                    evals = 1;
-                }
-                if !norm_squared(&self.f).is_finite() {
-                    return Next::FieldNotFinite(evals);
-                }
-                Next::Stepped(self.euler_step(t, y, y_new, t_end), evals)
-            },
-        );
+        match self.rule.kind() {
+            kind::FIXED => self.leg::<{ kind::FIXED }>(field, leg),
+            kind::NORMALIZED => self.leg::<{ kind::NORMALIZED }>(field, leg),
+            kind::SIGN => self.leg::<{ kind::SIGN }>(field, leg),
+            kind::RMS_NORM => self.leg::<{ kind::RMS_NORM }>(field, leg),
+            kind::RMS => self.leg::<{ kind::RMS }>(field, leg),
+            kind::ADAGRAD => self.leg::<{ kind::ADAGRAD }>(field, leg),
+            _ => self.leg::<{ kind::ADAM }>(field, leg),
+        }
         true
     }
 

@@ -323,12 +323,42 @@ where
     F: Fn(Block<'_, T, K>) -> Summary<T> + Sync,
 {
     debug_assert!(block.is_consistent());
-    // One leaf (every small step) is called in place, without the tree.
-    if block.len() <= LEAF {
+    // One leaf (every small step) is called in place, without the tree. Only the halves of
+    // a larger block are handed on (passing `block` itself to a call would keep it in
+    // memory on the small path too).
+    let n = block.len();
+    if n <= LEAF {
         leaf(block)
     } else {
-        tree(block, &leaf)
+        let (a, b) = block.split(half(n));
+        halves(n, a, b, &leaf)
     }
+}
+
+/// Where a block of n > [`LEAF`] components splits: the first multiple of [`LANES`] past
+/// the middle.
+fn half(n: usize) -> usize {
+    (n / 2).div_ceil(LANES) * LANES
+}
+
+/// The two halves of a block of `n` components, on two threads when they are large
+/// enough and the current pool has them.
+fn halves<T, const K: usize, F>(
+    n: usize,
+    a: Block<'_, T, K>,
+    b: Block<'_, T, K>,
+    leaf: &F,
+) -> Summary<T>
+where
+    T: Scalar,
+    F: Fn(Block<'_, T, K>) -> Summary<T> + Sync,
+{
+    let (sa, sb) = if n >= PAR_MIN && rayon::current_num_threads() > 1 {
+        rayon::join(|| tree(a, leaf), || tree(b, leaf))
+    } else {
+        (tree(a, leaf), tree(b, leaf))
+    };
+    sa.combine(sb)
 }
 
 fn tree<T, const K: usize, F>(block: Block<'_, T, K>, leaf: &F) -> Summary<T>
@@ -340,14 +370,8 @@ where
     if n <= LEAF {
         return leaf(block);
     }
-    let mid = (n / 2).div_ceil(LANES) * LANES;
-    let (a, b) = block.split(mid);
-    let (sa, sb) = if n >= PAR_MIN && rayon::current_num_threads() > 1 {
-        rayon::join(|| tree(a, leaf), || tree(b, leaf))
-    } else {
-        (tree(a, leaf), tree(b, leaf))
-    };
-    sa.combine(sb)
+    let (a, b) = block.split(half(n));
+    halves(n, a, b, leaf)
 }
 
 /// `a.zip(b.zip(c ...))`.

@@ -413,6 +413,7 @@ impl<T: Scalar> Optimizer<T> {
 
     /// The steps of [`Stepper::advance`], compiled for rule `R` alone.
     fn leg<const R: u8>(&mut self, field: &mut dyn VectorField<T>, leg: &mut Leg<'_, T>) {
+        let form = self.step_form();
         leg.run(
             #[inline(always)]
             |t, y, y_new, t_end| {
@@ -425,12 +426,22 @@ impl<T: Scalar> Optimizer<T> {
                 if !norm_squared(&self.f).is_finite() {
                     return Next::FieldNotFinite(evals);
                 }
-                Next::Stepped(self.euler_step::<R>(t, y, y_new, t_end), evals)
+                Next::Stepped(self.euler_step::<R>(t, y, y_new, t_end, form), evals)
             },
         );
     }
 
-    /// One Euler step from (t, y) into `y_new` with f(t, y) already in `self.f`.
+    /// What a step needs of the rule besides its state: the time factor c and whether
+    /// the step may be shortened to land on a time limit (worked out once per leg).
+    fn step_form(&self) -> (T, bool) {
+        (
+            self.rule.time_factor(),
+            self.rule.is_scalar_without_memory(),
+        )
+    }
+
+    /// One Euler step from (t, y) into `y_new` with f(t, y) already in `self.f`;
+    /// `(c, lands)` is [`Optimizer::step_form`].
     #[inline(always)]
     fn euler_step<const R: u8>(
         &mut self,
@@ -438,10 +449,11 @@ impl<T: Scalar> Optimizer<T> {
         y: &DVector<T>,
         y_new: &mut DVector<T>,
         t_limit: Option<T>,
+        (c, lands): (T, bool),
     ) -> Accepted<T> {
         self.steps += 1;
         let room = match t_limit {
-            Some(tl) if self.rule.is_scalar_without_memory() => Some(tl - t),
+            Some(tl) if lands => Some(tl - t),
             _ => None,
         };
         let (h, landed, range) = Self::update::<R>(
@@ -455,7 +467,7 @@ impl<T: Scalar> Optimizer<T> {
         self.f_valid = false;
         Accepted {
             h,
-            dt: self.rule.time_factor() * h,
+            dt: c * h,
             rejected: 0,
             landed,
         }
@@ -919,7 +931,8 @@ impl<T: Scalar> Stepper<T> for Optimizer<T> {
         t_limit: Option<T>,
     ) -> StepResult<T> {
         self.derivative(field, t, y);
-        StepResult::Accepted(self.euler_step::<ANY>(t, y, y_new, t_limit))
+        let form = self.step_form();
+        StepResult::Accepted(self.euler_step::<ANY>(t, y, y_new, t_limit, form))
     }
 
     /// The driver's loop without the driver: the same steps as [`Stepper::step`], with

@@ -45,6 +45,20 @@ const METHODS: &[&str] = &[
     "adam:lr=0.01,amsgrad=true",
 ];
 
+/// The integrators, which take the default `Stepper::advance` (derivative and step in the
+/// leg's loop).
+const ODE_METHODS: &[&str] = &[
+    "rk4:lr=0.001",
+    "heun-euler:rtol=1e-5",
+    "bs23:rtol=1e-6",
+    "dopri5:rtol=1e-8",
+    "implicit-euler:lr=0.01",
+    "implicit-euler:rtol=1e-4",
+    "ros23:rtol=1e-5",
+    "rodas4:rtol=1e-6",
+    "auto:rtol=1e-6",
+];
+
 fn bits(v: &DVector<f64>) -> Vec<u64> {
     v.iter().map(|x| x.to_bits()).collect()
 }
@@ -154,7 +168,7 @@ fn batched_runs_equal_stepped_runs_on_registry_problems() {
         };
         let objective = common::problem(name, params);
         let y0 = objective.start();
-        for method in METHODS {
+        for method in METHODS.iter().chain(ODE_METHODS) {
             for (budget, stops) in budgets() {
                 let mut field = || Box::new(GradientFlow::new(&*objective)) as Field;
                 let out = assert_same(
@@ -235,10 +249,40 @@ fn batched_runs_diverge_where_stepped_runs_do() {
 }
 
 #[test]
+fn batched_runs_give_up_where_stepped_runs_do() {
+    // y' = 1/(1 − t)² blows up at t = 1: error control shrinks the step until it gives up
+    // (or y overflows), the same way in both paths.
+    let y0 = DVector::from_vec(vec![1.0]);
+    let mut field = || {
+        Box::new(|t: f64, _y: &DVector<f64>, dy: &mut DVector<f64>| {
+            dy[0] = 1.0 / ((1.0 - t) * (1.0 - t));
+        }) as Field
+    };
+    let mut too_small = 0;
+    for method in ["heun-euler:rtol=1e-6", "bs23:rtol=1e-6", "dopri5:rtol=1e-8"] {
+        let out = assert_same(
+            &mut field,
+            method,
+            &y0,
+            &[Stop::t_end(2.0)],
+            "blow-up",
+            &|| {},
+        );
+        assert!(
+            matches!(out.status[0], Status::StepTooSmall | Status::Diverged),
+            "{method}: {:?}",
+            out.status
+        );
+        too_small += usize::from(out.status[0] == Status::StepTooSmall);
+    }
+    assert!(too_small > 0, "no run gave up on its step size");
+}
+
+#[test]
 fn reports_with_and_without_recording_agree() {
     // Without a recording interval a `RunSpec` run goes through the batch; recording every
     // step, one step at a time. The summary is the same, bit for bit.
-    for method in METHODS {
+    for method in METHODS.iter().chain(ODE_METHODS) {
         for problem in ["rosenbrock", "logistic"] {
             let spec = gradflow::RunSpec::new(problem, method).steps(250);
             let quiet = spec.run().unwrap();

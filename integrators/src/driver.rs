@@ -265,16 +265,30 @@ enum Halt {
     Field,
     /// The step (θ₊ or dt) is not finite: the run stays at the current state.
     Step,
+    /// Error control gave up.
+    TooSmall,
+}
+
+/// Evaluations one step of a [`Leg::run`] loop made.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Evals {
+    /// Of the field.
+    pub field: u64,
+    /// Of its Jacobian, or of Jacobian-vector products.
+    pub jacobian: u64,
 }
 
 /// What one step of a [`Leg::run`] loop did.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Next<T> {
-    /// θ₊ is in the second state vector (`evals`: field evaluations the step made).
-    Stepped(Accepted<T>, u64),
+    /// θ₊ is in the second state vector.
+    Stepped(Accepted<T>, Evals),
     /// f(t, y) is not finite at the current state, and nothing was stepped: the run
     /// returns to the state before and ends as diverged.
-    FieldNotFinite(u64),
+    FieldNotFinite(Evals),
+    /// Error control asked for a step below its floor: the run ends there
+    /// (`StepTooSmall`).
+    TooSmall(Evals),
 }
 
 /// A stretch of a run that nothing observes and only a budget stops: what a stepper's
@@ -329,12 +343,16 @@ impl<T: Scalar> Leg<'_, T> {
                 break None;
             }
             match step(t, y, y_new, t_end) {
-                Next::FieldNotFinite(evals) => {
-                    s.evals += evals;
+                Next::FieldNotFinite(e) => {
+                    (s.evals, s.jac_evals) = (s.evals + e.field, s.jac_evals + e.jacobian);
                     break Some(Halt::Field);
                 }
-                Next::Stepped(a, evals) => {
-                    s.evals += evals;
+                Next::TooSmall(e) => {
+                    (s.evals, s.jac_evals) = (s.evals + e.field, s.jac_evals + e.jacobian);
+                    break Some(Halt::TooSmall);
+                }
+                Next::Stepped(a, e) => {
+                    (s.evals, s.jac_evals) = (s.evals + e.field, s.jac_evals + e.jacobian);
                     s.rejected += u64::from(a.rejected);
                     if !a.dt.is_finite() || !all_finite(y_new) {
                         break Some(Halt::Step);
@@ -518,6 +536,7 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
                             self.stepper.invalidate();
                             break Status::Diverged;
                         }
+                        Some(Halt::TooSmall) => break Status::StepTooSmall,
                     }
                 }
                 batch = false;

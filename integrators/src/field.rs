@@ -57,6 +57,17 @@ pub(crate) struct Counted<'a, T: Scalar> {
     pub jac_evals: u64,
 }
 
+impl<T: Scalar> Counted<'_, T> {
+    /// The counts so far, reset to zero.
+    #[inline(always)]
+    pub(crate) fn take(&mut self) -> crate::driver::Evals {
+        crate::driver::Evals {
+            field: std::mem::take(&mut self.evals),
+            jacobian: std::mem::take(&mut self.jac_evals),
+        }
+    }
+}
+
 impl<T: Scalar> VectorField<T> for Counted<'_, T> {
     #[inline]
     fn eval(&mut self, t: T, y: &DVector<T>, dy: &mut DVector<T>) {

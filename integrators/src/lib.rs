@@ -53,7 +53,7 @@ pub mod switching;
 pub mod tableau;
 
 pub use controller::{Controller, ErrorControl};
-pub use driver::{Integrator, Leg, Next, Observer, Point, Stats, Status, Stop};
+pub use driver::{Evals, Integrator, Leg, Next, Observer, Point, Stats, Status, Stop};
 pub use field::VectorField;
 pub use implicit::ImplicitEuler;
 pub use optim::{Optimizer, Rule};

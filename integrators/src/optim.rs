@@ -29,7 +29,7 @@
 //!   momentum): the flow time at which heavy ball tracks the gradient flow (Kovachki &
 //!   Stuart, JMLR 22 (2021)); c = 1 otherwise (Adam's m is an average, not a sum).
 
-use crate::driver::{Leg, Next};
+use crate::driver::{Evals, Leg, Next};
 use crate::kernel::{
     dispatch, elementwise, leaf_loop, nest, sweep, zip_all, Block, Lanes, Summary, Theta,
 };
@@ -424,9 +424,19 @@ impl<T: Scalar> Optimizer<T> {
                     evals = 1;
                 }
                 if !norm_squared(&self.f).is_finite() {
-                    return Next::FieldNotFinite(evals);
+                    return Next::FieldNotFinite(Evals {
+                        field: evals,
+                        jacobian: 0,
+                    });
                 }
-                Next::Stepped(self.euler_step::<R>(t, y, y_new, t_end, form), evals)
+                let step = self.euler_step::<R>(t, y, y_new, t_end, form);
+                Next::Stepped(
+                    step,
+                    Evals {
+                        field: evals,
+                        jacobian: 0,
+                    },
+                )
             },
         );
     }

@@ -1,8 +1,9 @@
 //! The contract between a scheme and the driver.
 
-use crate::driver::Leg;
+use crate::driver::{Leg, Next};
+use crate::field::Counted;
 use crate::rk::StepSize;
-use crate::scalar::{lit, spacing};
+use crate::scalar::{lit, norm_squared, spacing};
 use crate::{ErrorControl, Scalar, VectorField};
 use nalgebra::DVector;
 
@@ -71,18 +72,36 @@ pub trait Stepper<T: Scalar> {
         t_limit: Option<T>,
     ) -> StepResult<T>;
 
-    /// Takes steps in the stepper's own loop until `leg` is done ([`Leg::is_done`]), for
-    /// a run that nothing observes and only a budget stops. Returns `false`, without
-    /// stepping, when the stepper has no such loop (the default: the driver then calls
-    /// [`Stepper::step`] once per step).
+    /// Takes steps in one loop until `leg` is done, for a run that nothing observes and
+    /// only a budget stops; returns `false`, without stepping, if the stepper leaves the
+    /// run to the driver's loop (which then calls [`Stepper::step`] once per step).
     ///
-    /// This exists for speed at small n, where the driver's per-step work (a call, the
-    /// result's bookkeeping, the observer) costs as much as the step. A stepper runs its
-    /// steps with [`Leg::run`]; each must be the one `step` takes, from f(t, y) evaluated
-    /// unless cached, and must report [`crate::driver::Next::FieldNotFinite`] where
-    /// ‖f‖² is not finite (the driver's check before every step).
-    fn advance(&mut self, _field: &mut dyn VectorField<T>, _leg: &mut Leg<'_, T>) -> bool {
-        false
+    /// This exists for speed at small n, where the driver's per-step work (the call, the
+    /// result's bookkeeping, the observer) costs as much as the step. The default runs
+    /// [`Stepper::derivative`] and [`Stepper::step`] in [`Leg::run`], with the driver's
+    /// check before each step (‖f‖² finite, else [`crate::driver::Next::FieldNotFinite`]);
+    /// a stepper may run its own loop instead (the optimizers do), as long as each step
+    /// is the one `step` takes.
+    fn advance(&mut self, field: &mut dyn VectorField<T>, leg: &mut Leg<'_, T>) -> bool {
+        let mut field = Counted {
+            inner: field,
+            evals: 0,
+            jac_evals: 0,
+        };
+        leg.run(
+            #[inline(always)]
+            |t, y, y_new, t_end| {
+                let f_ok = norm_squared(self.derivative(&mut field, t, y)).is_finite();
+                if !f_ok {
+                    return Next::FieldNotFinite(field.take());
+                }
+                match self.step(&mut field, t, y, y_new, t_end) {
+                    StepResult::Accepted(a) => Next::Stepped(a, field.take()),
+                    StepResult::TooSmall { .. } => Next::TooSmall(field.take()),
+                }
+            },
+        );
+        true
     }
 
     /// Forgets the cached `f(t, y)` (call after changing `y` from outside).

@@ -15,13 +15,17 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use gradflow::GradientFlow;
-use gradflow_integrators::optim::{Optimizer, Rule};
+use gradflow_integrators::optim::Optimizer;
 use gradflow_integrators::{tableau, Integrator, RungeKutta, Stop};
 use gradflow_problems::{Logistic, Objective, Rosenbrock};
 use nalgebra::DVector;
 use std::hint::black_box;
 
-const STEPS: usize = 2_000;
+/// The routes a user's code takes at small n, shared with `examples/small_n.rs`.
+#[path = "common/small_n.rs"]
+mod small_n;
+
+const STEPS: usize = small_n::STEPS as usize;
 
 /// ∇L of Rosenbrock in two dimensions, the library's operations.
 #[inline(always)]
@@ -62,57 +66,13 @@ fn hand_adam(lr: f64) -> [f64; 2] {
     x
 }
 
-/// The same two loops written the way a user holding a `DVector` and an `Objective`
-/// would: the library's gradient, the update inline. The difference to the driver is the
-/// framework alone (stop checks, divergence checks, statistics, observer, dispatch).
-fn user_loop(objective: &Rosenbrock, adam: bool, lr: f64) -> f64 {
-    let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8);
-    let mut x = DVector::from_vec(vec![-1.2, 1.0]);
-    let mut g = DVector::zeros(2);
-    let (mut m, mut v) = (DVector::<f64>::zeros(2), DVector::<f64>::zeros(2));
-    for k in 1..=STEPS {
-        objective.gradient(&x, &mut g);
-        if adam {
-            let bc1 = 1.0 - b1.powf(k as f64);
-            let bc2_sqrt = (1.0 - b2.powf(k as f64)).powf(0.5);
-            let step = lr / bc1;
-            for i in 0..2 {
-                m[i] += (1.0 - b1) * (g[i] - m[i]);
-                v[i] = b2 * v[i] + (1.0 - b2) * g[i] * g[i];
-                x[i] += (-step * m[i]) * (1.0 / (v[i].sqrt() * (1.0 / bc2_sqrt) + eps));
-            }
-        } else {
-            x.axpy(-lr, &g, 1.0);
-        }
-    }
-    x[0]
-}
-
-/// The library's optimizer in the user's loop, the way `torch.optim` is used: the
-/// objective's gradient, then `Optimizer::step_in_place` (the fused kernel, with the
-/// reported time), without the integrator around it.
-fn optimizer_loop(objective: &Rosenbrock, rule: &Rule<f64>, lr: f64) -> f64 {
-    let mut opt = Optimizer::new(lr, rule.clone(), 2);
-    let mut x = DVector::from_vec(vec![-1.2, 1.0]);
-    let mut g = DVector::zeros(2);
-    let mut t = 0.0;
-    for _ in 0..STEPS {
-        objective.gradient(&x, &mut g);
-        t += opt.step_in_place(&mut x, &g).unwrap_or(f64::NAN);
-    }
-    x[0] + 0.0 * t
-}
-
 fn overhead(c: &mut Criterion) {
     let rosenbrock = Rosenbrock::new(2);
     let start = DVector::from_vec(vec![-1.2, 1.0]);
     let mut group = c.benchmark_group("overhead");
     group.throughput(Throughput::Elements(STEPS as u64));
-    let cases: [(&str, f64, Rule<f64>); 2] = [
-        ("euler", 1e-4, Rule::sgd(0.0, 0.0, false, 2)),
-        ("adam", 1e-3, Rule::adam(0.9, 0.999, 1e-8, false, 2)),
-    ];
-    for (name, lr, rule) in cases {
+    for name in ["euler", "adam"] {
+        let (lr, rule) = small_n::method(name == "adam");
         // The same θ from every route: the benchmarks compare equal work.
         let hand = if name == "euler" {
             hand_euler(lr)
@@ -140,28 +100,16 @@ fn overhead(c: &mut Criterion) {
                 }
             })
         });
-        assert_eq!(user_loop(&rosenbrock, name == "adam", lr), hand[0]);
+        assert_eq!(small_n::hand(&rosenbrock, name == "adam", lr), hand[0]);
         group.bench_function(format!("{name}/hand loop, DVector + Objective"), |b| {
-            b.iter(|| user_loop(&rosenbrock, name == "adam", black_box(lr)))
+            b.iter(|| small_n::hand(&rosenbrock, name == "adam", black_box(lr)))
         });
-        assert_eq!(optimizer_loop(&rosenbrock, &rule, lr), hand[0]);
+        assert_eq!(small_n::in_place(&rosenbrock, &rule, lr), hand[0]);
         group.bench_function(format!("{name}/step_in_place in a loop"), |b| {
-            b.iter(|| optimizer_loop(&rosenbrock, &rule, black_box(lr)))
+            b.iter(|| small_n::in_place(&rosenbrock, &rule, black_box(lr)))
         });
         group.bench_function(format!("{name}/driver"), |b| {
-            b.iter(|| {
-                let mut run = Integrator::new(
-                    Optimizer::new(black_box(lr), rule.clone(), 2),
-                    0.0,
-                    start.clone(),
-                );
-                run.integrate(
-                    &mut GradientFlow::new(&rosenbrock),
-                    &Stop::steps(STEPS as u64),
-                    &mut (),
-                );
-                run.y()[0]
-            })
+            b.iter(|| small_n::driver(&rosenbrock, &rule, black_box(lr)))
         });
         let spec =
             gradflow::RunSpec::new("rosenbrock", &format!("{name}:lr={lr}")).steps(STEPS as u64);

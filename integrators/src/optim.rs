@@ -258,6 +258,27 @@ impl<T: Scalar> Lerp<T> {
     }
 }
 
+/// One sweep of a rule without state or sums: θ₊ᵢ = `$body` of θᵢ = `$th`, gᵢ = `$g`.
+macro_rules! stateless {
+    ($theta:expr, |$th:ident, $g:ident| $body:expr) => {
+        sweep(
+            Block {
+                theta: $theta,
+                state: [],
+            },
+            #[inline(always)]
+            |b: Block<'_, T, 0>| {
+                dispatch(
+                    b.len(),
+                    #[inline(always)]
+                    || elementwise!(b, [], |$th, $g, _j| $body),
+                );
+                Summary::empty()
+            },
+        )
+    };
+}
+
 /// One sweep of a per-component rule over θ and the state columns named (each name is a
 /// mutable vector of the rule, and inside `$body` the chunk holding component `$j`):
 /// `$body` gives (θ₊ᵢ, hᵢgᵢ², dᵢ) and the sweep returns Σhᵢgᵢ² and Σgᵢ², in lanes (see
@@ -516,19 +537,7 @@ impl<T: Scalar> Optimizer<T> {
                         }
                     }
                     let neg_h = -h;
-                    let block = Block { theta, state: [] };
-                    sweep(
-                        block,
-                        #[inline(always)]
-                        |b: Block<'_, T, 0>| {
-                            dispatch(
-                                b.len(),
-                                #[inline(always)]
-                                || elementwise!(b, [], |th, g, _j| th + neg_h * g),
-                            );
-                            Summary::empty()
-                        },
-                    );
+                    stateless!(theta, |th, g| th + neg_h * g);
                     (h, Diag::None)
                 } else {
                     let damp = T::one() - tau;
@@ -576,18 +585,7 @@ impl<T: Scalar> Optimizer<T> {
                             landed = true;
                         }
                     }
-                    sweep(
-                        Block { theta, state: [] },
-                        #[inline(always)]
-                        |b: Block<'_, T, 0>| {
-                            dispatch(
-                                b.len(),
-                                #[inline(always)]
-                                || elementwise!(b, [], |th, g, _j| th + step * (g / norm)),
-                            );
-                            Summary::empty()
-                        },
-                    );
+                    stateless!(theta, |th, g| th + step * (g / norm));
                     (h, Diag::None)
                 }
             }
@@ -638,18 +636,7 @@ impl<T: Scalar> Optimizer<T> {
                         landed = true;
                     }
                 }
-                sweep(
-                    Block { theta, state: [] },
-                    #[inline(always)]
-                    |b: Block<'_, T, 0>| {
-                        dispatch(
-                            b.len(),
-                            #[inline(always)]
-                            || elementwise!(b, [], |th, g, _j| th + (step * g) / avg),
-                        );
-                        Summary::empty()
-                    },
-                );
+                stateless!(theta, |th, g| th + (step * g) / avg);
                 (h, Diag::None)
             }
             Rule::Rms {

@@ -234,9 +234,10 @@ impl<T: Scalar> Observer<T> for () {
 /// (t, h_last) and (h_min, h_max) before the last accepted step, for rolling back.
 type Before<T> = (Option<(T, Option<T>)>, Option<(Option<T>, Option<T>)>);
 
-/// The bookkeeping of an accepted step, shared by the driver's loop and [`Leg::run`]
-/// (which then swap the state vectors: the old state stays in `y_new`, for rolling back):
-/// t advances by dt (or lands on t_end), the counts and step sizes are updated.
+/// The bookkeeping of an accepted step in the driver's loop (after the state vectors are
+/// swapped: the old state stays in `y_new`, for rolling back): t advances by dt (or lands
+/// on t_end), the counts and step sizes are updated. [`Leg::run`] does the same on plain
+/// numbers; `tests/batch.rs` checks that the two agree bit for bit.
 #[inline(always)]
 fn record<T: Scalar>(
     t: &mut T,
@@ -294,8 +295,8 @@ pub enum Next<T> {
 /// A stretch of a run that nothing observes and only a budget stops: what a stepper's
 /// [`Stepper::advance`] runs, with [`Leg::run`], in one loop.
 ///
-/// Its bookkeeping is the driver's own, so a run gives the same bits whether its steps
-/// came one by one or in a leg.
+/// Its bookkeeping is the driver's, so a run gives the same bits whether its steps came
+/// one by one or in a leg.
 pub struct Leg<'a, T: Scalar> {
     stop: &'a Stop<T>,
     t: T,
@@ -504,8 +505,8 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
                 stepper: None,
             });
         }
-        // Nothing to observe and only a budget to check: the stepper may take its steps
-        // in its own loop (one call for the whole run), if it has one.
+        // Nothing to observe and only a budget to check: the stepper takes its steps in
+        // one loop of its own (one call for the whole run), unless it declines.
         let mut batch = observer.is_inert() && stop.is_budget_only();
         let status = loop {
             if let Some(status) = self.check(&mut field, stop) {

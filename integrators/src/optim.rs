@@ -214,21 +214,6 @@ mod kind {
     pub const ADAM: u8 = 7;
 }
 
-impl<T: Scalar> Rule<T> {
-    /// This rule's number in [`kind`].
-    fn kind(&self) -> u8 {
-        match self {
-            Rule::Fixed { .. } => kind::FIXED,
-            Rule::Normalized => kind::NORMALIZED,
-            Rule::Sign => kind::SIGN,
-            Rule::RmsNorm { .. } => kind::RMS_NORM,
-            Rule::Rms { .. } => kind::RMS,
-            Rule::Adagrad { .. } => kind::ADAGRAD,
-            Rule::Adam { .. } => kind::ADAM,
-        }
-    }
-}
-
 /// `torch.lerp(a, b, w)` for a fixed weight: a + w(b − a) for |w| < ½, else
 /// b − (b − a)(1 − w).
 #[derive(Clone, Copy)]
@@ -438,26 +423,18 @@ impl<T: Scalar> Optimizer<T> {
         leg.run(
             #[inline(always)]
             |t, y, y_new, t_end| {
-                let mut evals = 0;
+                let evals = Evals {
+                    field: u64::from(!self.f_valid),
+                    jacobian: 0,
+                };
                 if !self.f_valid {
                     field.eval(t, y, &mut self.f);
                     self.f_valid = true;
-                    evals = 1;
                 }
                 if !norm_squared(&self.f).is_finite() {
-                    return Next::FieldNotFinite(Evals {
-                        field: evals,
-                        jacobian: 0,
-                    });
+                    return Next::FieldNotFinite(evals);
                 }
-                let step = self.euler_step::<R>(t, y, y_new, t_end, form);
-                Next::Stepped(
-                    step,
-                    Evals {
-                        field: evals,
-                        jacobian: 0,
-                    },
-                )
+                Next::Stepped(self.euler_step::<R>(t, y, y_new, t_end, form), evals)
             },
         );
     }
@@ -935,14 +912,14 @@ impl<T: Scalar> Stepper<T> for Optimizer<T> {
     /// The driver's loop without the driver: the same steps as [`Stepper::step`], with
     /// the rule's arithmetic inlined into one loop (what a step at small n costs).
     fn advance(&mut self, field: &mut dyn VectorField<T>, leg: &mut Leg<'_, T>) -> bool {
-        match self.rule.kind() {
-            kind::FIXED => self.leg::<{ kind::FIXED }>(field, leg),
-            kind::NORMALIZED => self.leg::<{ kind::NORMALIZED }>(field, leg),
-            kind::SIGN => self.leg::<{ kind::SIGN }>(field, leg),
-            kind::RMS_NORM => self.leg::<{ kind::RMS_NORM }>(field, leg),
-            kind::RMS => self.leg::<{ kind::RMS }>(field, leg),
-            kind::ADAGRAD => self.leg::<{ kind::ADAGRAD }>(field, leg),
-            _ => self.leg::<{ kind::ADAM }>(field, leg),
+        match self.rule {
+            Rule::Fixed { .. } => self.leg::<{ kind::FIXED }>(field, leg),
+            Rule::Normalized => self.leg::<{ kind::NORMALIZED }>(field, leg),
+            Rule::Sign => self.leg::<{ kind::SIGN }>(field, leg),
+            Rule::RmsNorm { .. } => self.leg::<{ kind::RMS_NORM }>(field, leg),
+            Rule::Rms { .. } => self.leg::<{ kind::RMS }>(field, leg),
+            Rule::Adagrad { .. } => self.leg::<{ kind::ADAGRAD }>(field, leg),
+            Rule::Adam { .. } => self.leg::<{ kind::ADAM }>(field, leg),
         }
         true
     }

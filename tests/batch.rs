@@ -160,13 +160,19 @@ fn budgets() -> Vec<(&'static str, Vec<Stop<f64>>)> {
 
 #[test]
 fn batched_runs_equal_stepped_runs_on_registry_problems() {
-    for name in ["rosenbrock", "quadratic", "logistic"] {
-        let params: &[(&str, f64)] = if name == "quadratic" {
-            &[("n", 40.0)]
-        } else {
-            &[]
-        };
+    // Dimensions 1 to 4 take the optimizers' loops compiled for their size, 40 and
+    // logistic's the loop for any size.
+    let problems: [(&str, &[(&str, f64)]); 6] = [
+        ("rosenbrock", &[]),
+        ("rosenbrock", &[("n", 3.0)]),
+        ("quadratic", &[("n", 1.0)]),
+        ("quadratic", &[("n", 4.0)]),
+        ("quadratic", &[("n", 40.0)]),
+        ("logistic", &[]),
+    ];
+    for (name, params) in problems {
         let objective = common::problem(name, params);
+        let name = format!("{name} {params:?}");
         let y0 = objective.start();
         for method in METHODS.iter().chain(ODE_METHODS) {
             for (budget, stops) in budgets() {

@@ -1,7 +1,7 @@
 //! The driver: runs a stepper until a stop condition holds.
 
 use crate::field::Counted;
-use crate::scalar::{all_finite, norm_squared};
+use crate::scalar::{all_finite, norm_squared, sized};
 use crate::stepper::{Accepted, StepResult, Stepper};
 use crate::{Scalar, VectorField};
 use nalgebra::DVector;
@@ -317,7 +317,19 @@ impl<T: Scalar> Leg<'_, T> {
     /// written back when it ends (so a panic inside `step` leaves the run's counts behind
     /// its state).
     #[inline(always)]
-    pub fn run(
+    pub fn run(&mut self, step: impl FnMut(T, &DVector<T>, &mut DVector<T>, Option<T>) -> Next<T>) {
+        self.run_sized::<0>(step)
+    }
+
+    /// The state's dimension.
+    pub(crate) fn dim(&self) -> usize {
+        self.y.len()
+    }
+
+    /// [`Leg::run`] for a state of dimension `N` known at compile time (0: any), so that
+    /// its checks over θ₊ unroll ([`sized`]). Panics if the state is smaller than `N`.
+    #[inline(always)]
+    pub(crate) fn run_sized<const N: usize>(
         &mut self,
         mut step: impl FnMut(T, &DVector<T>, &mut DVector<T>, Option<T>) -> Next<T>,
     ) {
@@ -355,7 +367,7 @@ impl<T: Scalar> Leg<'_, T> {
                 Next::Stepped(a, e) => {
                     (s.evals, s.jac_evals) = (s.evals + e.field, s.jac_evals + e.jacobian);
                     s.rejected += u64::from(a.rejected);
-                    if !a.dt.is_finite() || !all_finite(y_new) {
+                    if !a.dt.is_finite() || !all_finite(sized::<N, _>(y_new.as_slice())) {
                         break Some(Halt::Step);
                     }
                     std::mem::swap(&mut y, &mut y_new);
@@ -545,8 +557,12 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
             // Every scheme starts from f(t, y): evaluating it here costs nothing extra and
             // catches a state whose field is not finite, or whose ‖f‖² overflows, before
             // stepping from it.
-            let f_ok =
-                norm_squared(self.stepper.derivative(&mut field, self.t, &self.y)).is_finite();
+            let f_ok = norm_squared(
+                self.stepper
+                    .derivative(&mut field, self.t, &self.y)
+                    .as_slice(),
+            )
+            .is_finite();
             self.stats.absorb(&mut field);
             if !f_ok {
                 self.roll_back();
@@ -559,7 +575,7 @@ impl<T: Scalar, S: Stepper<T>> Integrator<T, S> {
             match result {
                 StepResult::TooSmall { .. } => break Status::StepTooSmall,
                 StepResult::Accepted(a) => {
-                    if !a.dt.is_finite() || !all_finite(&self.y_new) {
+                    if !a.dt.is_finite() || !all_finite(self.y_new.as_slice()) {
                         self.stats.rejected += u64::from(a.rejected);
                         self.stepper.invalidate();
                         break Status::Diverged;

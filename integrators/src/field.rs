@@ -21,6 +21,16 @@ pub trait VectorField<T: Scalar> {
         None
     }
 
+    /// Writes the gradient `∇V(t, y) = −f(t, y)` of the potential into `grad`, for a
+    /// gradient flow; `false` (nothing evaluated, `grad` untouched) for a field that does
+    /// not give it. One such call is one evaluation of the field.
+    ///
+    /// The optimizers step along the gradient: a field that writes it directly saves them
+    /// negating `f`, a pass over the state on every step.
+    fn gradient(&mut self, _t: T, _y: &DVector<T>, _grad: &mut DVector<T>) -> bool {
+        false
+    }
+
     /// Writes the Jacobian `J = ∂f/∂y (t, y)` into `jac` (n × n, every entry overwritten);
     /// `false` when the field has none (then `jac` holds nothing meaningful).
     fn jacobian(&mut self, _t: T, _y: &DVector<T>, _jac: &mut DMatrix<T>) -> bool {
@@ -77,6 +87,13 @@ impl<T: Scalar> VectorField<T> for Counted<'_, T> {
 
     fn potential(&mut self, y: &DVector<T>) -> Option<T> {
         self.inner.potential(y)
+    }
+
+    #[inline]
+    fn gradient(&mut self, t: T, y: &DVector<T>, grad: &mut DVector<T>) -> bool {
+        let ok = self.inner.gradient(t, y, grad);
+        self.evals += u64::from(ok);
+        ok
     }
 
     fn jacobian(&mut self, t: T, y: &DVector<T>, jac: &mut DMatrix<T>) -> bool {

@@ -5,8 +5,8 @@
 //! more (SGD 24, RMSprop 40, Adam 56 bytes per f64 parameter when θ is updated in place).
 //!
 //! * **θ**: `Theta` either updates θ in place from the gradient (the `torch.optim`
-//!   way, [`crate::Optimizer::step_in_place`]) or writes θ₊ into a second array from the
-//!   field f = −∇L (the integrator's step, which keeps θₖ for rolling back).
+//!   way, [`crate::Optimizer::step_in_place`]) or writes θ₊ into a second array (the
+//!   integrator's step, which keeps θₖ for rolling back); both read the gradient g.
 //! * **Statistics**: rules with per-component steps hᵢ = c/dᵢ also sum hᵢgᵢ² and gᵢ² for
 //!   the reported time (see [`crate::optim`]; sign descent also tracks min/max dᵢ, the
 //!   other rules work their range out from their state when a row is recorded). The sums
@@ -118,8 +118,8 @@ unsafe fn with_avx512<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// Where θ is read and written: in place from the gradient g (`from` is `None`), or from
-/// θ = `from` into `out` along the field f = −g (`dir` is then f).
+/// Where θ is read and written: in place (`from` is `None`), or from θ = `from` into
+/// `out`; `grad` is the gradient g either way.
 ///
 /// A struct rather than an enum of the two cases: with no variants sharing bytes, the
 /// compiler keeps its fields in registers when a small step inlines the sweep (an
@@ -129,8 +129,8 @@ pub(crate) struct Theta<'a, T> {
     pub out: &'a mut [T],
     /// θ, for a step into `out`.
     pub from: Option<&'a [T]>,
-    /// g in place, f = −g for a step.
-    pub dir: &'a [T],
+    /// The gradient g.
+    pub grad: &'a [T],
 }
 
 impl<'a, T> Theta<'a, T> {
@@ -139,16 +139,16 @@ impl<'a, T> Theta<'a, T> {
         Theta {
             out: theta,
             from: None,
-            dir: grad,
+            grad,
         }
     }
 
-    /// θ₊ = θ + Δ into `y_new`, from the field f = −g at θ = `y`.
-    pub(crate) fn step(y: &'a [T], y_new: &'a mut [T], field: &'a [T]) -> Self {
+    /// θ₊ = θ + Δ into `y_new`, from the gradient `grad` at θ = `y`.
+    pub(crate) fn step(y: &'a [T], y_new: &'a mut [T], grad: &'a [T]) -> Self {
         Theta {
             out: y_new,
             from: Some(y),
-            dir: field,
+            grad,
         }
     }
 
@@ -158,7 +158,7 @@ impl<'a, T> Theta<'a, T> {
 
     fn split(self, mid: usize) -> (Self, Self) {
         let (o0, o1) = self.out.split_at_mut(mid);
-        let (d0, d1) = self.dir.split_at(mid);
+        let (d0, d1) = self.grad.split_at(mid);
         let (f0, f1) = match self.from {
             Some(y) => {
                 let (y0, y1) = y.split_at(mid);
@@ -170,12 +170,12 @@ impl<'a, T> Theta<'a, T> {
             Theta {
                 out: o0,
                 from: f0,
-                dir: d0,
+                grad: d0,
             },
             Theta {
                 out: o1,
                 from: f1,
-                dir: d1,
+                grad: d1,
             },
         )
     }
@@ -183,7 +183,7 @@ impl<'a, T> Theta<'a, T> {
     /// Whether every slice has the same length.
     pub(crate) fn is_consistent(&self) -> bool {
         let n = self.out.len();
-        self.dir.len() == n && self.from.is_none_or(|y| y.len() == n)
+        self.grad.len() == n && self.from.is_none_or(|y| y.len() == n)
     }
 }
 
@@ -395,11 +395,11 @@ macro_rules! leaf_loop {
         let block = $block;
         let len = block.len();
         let $crate::kernel::Block { theta, state: [$($s),*] } = block;
-        let $crate::kernel::Theta { out, from, dir } = theta;
+        let $crate::kernel::Theta { out, from, grad } = theta;
         match from {
             None => {
                 let mut tc = out.chunks_exact_mut($crate::kernel::LANES);
-                let mut gc = dir.chunks_exact($crate::kernel::LANES);
+                let mut gc = grad.chunks_exact($crate::kernel::LANES);
                 $( let mut $s = $s.chunks_exact_mut($crate::kernel::LANES); )*
                 for nest!(tk, gk $(, $s)*) in zip_all!(tc.by_ref(), gc.by_ref() $(, $s.by_ref())*) {
                     for $j in 0..$crate::kernel::LANES {
@@ -419,22 +419,22 @@ macro_rules! leaf_loop {
             Some(y) => {
                 let mut yc = y.chunks_exact($crate::kernel::LANES);
                 let mut nc = out.chunks_exact_mut($crate::kernel::LANES);
-                let mut fc = dir.chunks_exact($crate::kernel::LANES);
+                let mut gc = grad.chunks_exact($crate::kernel::LANES);
                 $( let mut $s = $s.chunks_exact_mut($crate::kernel::LANES); )*
-                for nest!(yk, nk, fk $(, $s)*) in
-                    zip_all!(yc.by_ref(), nc.by_ref(), fc.by_ref() $(, $s.by_ref())*)
+                for nest!(yk, nk, gk $(, $s)*) in
+                    zip_all!(yc.by_ref(), nc.by_ref(), gc.by_ref() $(, $s.by_ref())*)
                 {
                     for $j in 0..$crate::kernel::LANES {
                         let $th = yk[$j];
-                        let $g = -fk[$j];
+                        let $g = gk[$j];
                         nk[$j] = $body;
                     }
                 }
-                let (yk, nk, fk) = (yc.remainder(), nc.into_remainder(), fc.remainder());
+                let (yk, nk, gk) = (yc.remainder(), nc.into_remainder(), gc.remainder());
                 $( let $s = $s.into_remainder(); )*
                 for $j in 0..nk.len() {
                     let $th = yk[$j];
-                    let $g = -fk[$j];
+                    let $g = gk[$j];
                     nk[$j] = $body;
                 }
             }
@@ -450,15 +450,15 @@ macro_rules! leaf_loop {
 macro_rules! elementwise {
     ($block:expr, [$($s:ident),*], |$th:ident, $g:ident, $j:ident| $body:expr) => {{
         let $crate::kernel::Block { theta, state: [$($s),*] } = $block;
-        let $crate::kernel::Theta { out, from, dir } = theta;
+        let $crate::kernel::Theta { out, from, grad } = theta;
         let n = out.len();
-        let dir = &dir[..n];
+        let grad = &grad[..n];
         $( let $s = &mut $s[..n]; )*
         match from {
             None => {
                 for $j in 0..n {
                     let $th = out[$j];
-                    let $g = dir[$j];
+                    let $g = grad[$j];
                     out[$j] = $body;
                 }
             }
@@ -466,7 +466,7 @@ macro_rules! elementwise {
                 let y = &y[..n];
                 for $j in 0..n {
                     let $th = y[$j];
-                    let $g = -dir[$j];
+                    let $g = grad[$j];
                     out[$j] = $body;
                 }
             }

@@ -39,15 +39,38 @@ pub fn rtol_floor<T: Scalar>() -> T {
 
 /// True when every component is finite.
 #[inline]
-pub fn all_finite<T: Scalar>(v: &nalgebra::DVector<T>) -> bool {
-    v.as_slice().iter().all(|x| x.is_finite())
+pub fn all_finite<T: Scalar>(v: &[T]) -> bool {
+    v.iter().all(|x| x.is_finite())
 }
 
-/// ‖v‖² summed left to right over the slice (nalgebra's `norm_squared` order for a
-/// vector, without its iterator's bookkeeping).
+/// ‖v‖² summed left to right (nalgebra's `norm_squared` order for a vector, without its
+/// iterator's bookkeeping).
 #[inline]
-pub fn norm_squared<T: Scalar>(v: &nalgebra::DVector<T>) -> T {
-    v.as_slice().iter().fold(T::zero(), |s, &x| s + x * x)
+pub fn norm_squared<T: Scalar>(v: &[T]) -> T {
+    v.iter().fold(T::zero(), |s, &x| s + x * x)
+}
+
+/// `v` with its length fixed at compile time to `N` (`N = 0`: any length, `v` itself).
+///
+/// A loop over a slice of known length unrolls completely, without a prologue or a trip
+/// count: what a step over a tiny state costs. Panics if `v` is shorter than `N`.
+#[inline(always)]
+pub fn sized<const N: usize, T>(v: &[T]) -> &[T] {
+    if N == 0 {
+        v
+    } else {
+        &v[..N]
+    }
+}
+
+/// [`sized`] for a mutable slice.
+#[inline(always)]
+pub fn sized_mut<const N: usize, T>(v: &mut [T]) -> &mut [T] {
+    if N == 0 {
+        v
+    } else {
+        &mut v[..N]
+    }
 }
 
 #[cfg(test)]

@@ -91,7 +91,7 @@ pub trait Stepper<T: Scalar> {
         leg.run(
             #[inline(always)]
             |t, y, y_new, t_end| {
-                let f_ok = norm_squared(self.derivative(&mut field, t, y)).is_finite();
+                let f_ok = norm_squared(self.derivative(&mut field, t, y).as_slice()).is_finite();
                 if !f_ok {
                     return Next::FieldNotFinite(field.take());
                 }

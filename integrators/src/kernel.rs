@@ -6,7 +6,8 @@
 //!
 //! * **θ**: `Theta` either updates θ in place from the gradient (the `torch.optim`
 //!   way, [`crate::Optimizer::step_in_place`]) or writes θ₊ into a second array (the
-//!   integrator's step, which keeps θₖ for rolling back); both read the gradient g.
+//!   integrator's step, which keeps θₖ for rolling back), from the gradient g or from the
+//!   field f = −g (negated as it is read: exact).
 //! * **Statistics**: rules with per-component steps hᵢ = c/dᵢ also sum hᵢgᵢ² and gᵢ² for
 //!   the reported time (see [`crate::optim`]; sign descent also tracks min/max dᵢ, the
 //!   other rules work their range out from their state when a row is recorded). The sums
@@ -118,8 +119,9 @@ unsafe fn with_avx512<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// Where θ is read and written: in place (`from` is `None`), or from θ = `from` into
-/// `out`; `grad` is the gradient g either way.
+/// Where θ is read and written: in place from the gradient g = `dir` (`from` is `None`),
+/// or from θ = `from` into `out` along `dir`, which is g, or the field f = −g when
+/// `field` is set.
 ///
 /// A struct rather than an enum of the two cases: with no variants sharing bytes, the
 /// compiler keeps its fields in registers when a small step inlines the sweep (an
@@ -129,8 +131,10 @@ pub(crate) struct Theta<'a, T> {
     pub out: &'a mut [T],
     /// θ, for a step into `out`.
     pub from: Option<&'a [T]>,
-    /// The gradient g.
-    pub grad: &'a [T],
+    /// g, or f = −g.
+    pub dir: &'a [T],
+    /// `dir` is f (so g is −`dir`).
+    pub field: bool,
 }
 
 impl<'a, T> Theta<'a, T> {
@@ -139,16 +143,19 @@ impl<'a, T> Theta<'a, T> {
         Theta {
             out: theta,
             from: None,
-            grad,
+            dir: grad,
+            field: false,
         }
     }
 
-    /// θ₊ = θ + Δ into `y_new`, from the gradient `grad` at θ = `y`.
-    pub(crate) fn step(y: &'a [T], y_new: &'a mut [T], grad: &'a [T]) -> Self {
+    /// θ₊ = θ + Δ into `y_new`, at θ = `y`, from the gradient `dir`, or from the field
+    /// f = `dir` when `field`.
+    pub(crate) fn step(y: &'a [T], y_new: &'a mut [T], dir: &'a [T], field: bool) -> Self {
         Theta {
             out: y_new,
             from: Some(y),
-            grad,
+            dir,
+            field,
         }
     }
 
@@ -158,7 +165,7 @@ impl<'a, T> Theta<'a, T> {
 
     fn split(self, mid: usize) -> (Self, Self) {
         let (o0, o1) = self.out.split_at_mut(mid);
-        let (d0, d1) = self.grad.split_at(mid);
+        let (d0, d1) = self.dir.split_at(mid);
         let (f0, f1) = match self.from {
             Some(y) => {
                 let (y0, y1) = y.split_at(mid);
@@ -170,12 +177,14 @@ impl<'a, T> Theta<'a, T> {
             Theta {
                 out: o0,
                 from: f0,
-                grad: d0,
+                dir: d0,
+                field: self.field,
             },
             Theta {
                 out: o1,
                 from: f1,
-                grad: d1,
+                dir: d1,
+                field: self.field,
             },
         )
     }
@@ -183,7 +192,7 @@ impl<'a, T> Theta<'a, T> {
     /// Whether every slice has the same length.
     pub(crate) fn is_consistent(&self) -> bool {
         let n = self.out.len();
-        self.grad.len() == n && self.from.is_none_or(|y| y.len() == n)
+        self.dir.len() == n && self.from.is_none_or(|y| y.len() == n)
     }
 }
 
@@ -395,11 +404,11 @@ macro_rules! leaf_loop {
         let block = $block;
         let len = block.len();
         let $crate::kernel::Block { theta, state: [$($s),*] } = block;
-        let $crate::kernel::Theta { out, from, grad } = theta;
+        let $crate::kernel::Theta { out, from, dir, field } = theta;
         match from {
             None => {
                 let mut tc = out.chunks_exact_mut($crate::kernel::LANES);
-                let mut gc = grad.chunks_exact($crate::kernel::LANES);
+                let mut gc = dir.chunks_exact($crate::kernel::LANES);
                 $( let mut $s = $s.chunks_exact_mut($crate::kernel::LANES); )*
                 for nest!(tk, gk $(, $s)*) in zip_all!(tc.by_ref(), gc.by_ref() $(, $s.by_ref())*) {
                     for $j in 0..$crate::kernel::LANES {
@@ -419,22 +428,22 @@ macro_rules! leaf_loop {
             Some(y) => {
                 let mut yc = y.chunks_exact($crate::kernel::LANES);
                 let mut nc = out.chunks_exact_mut($crate::kernel::LANES);
-                let mut gc = grad.chunks_exact($crate::kernel::LANES);
+                let mut dc = dir.chunks_exact($crate::kernel::LANES);
                 $( let mut $s = $s.chunks_exact_mut($crate::kernel::LANES); )*
-                for nest!(yk, nk, gk $(, $s)*) in
-                    zip_all!(yc.by_ref(), nc.by_ref(), gc.by_ref() $(, $s.by_ref())*)
+                for nest!(yk, nk, dk $(, $s)*) in
+                    zip_all!(yc.by_ref(), nc.by_ref(), dc.by_ref() $(, $s.by_ref())*)
                 {
                     for $j in 0..$crate::kernel::LANES {
                         let $th = yk[$j];
-                        let $g = gk[$j];
+                        let $g = if field { -dk[$j] } else { dk[$j] };
                         nk[$j] = $body;
                     }
                 }
-                let (yk, nk, gk) = (yc.remainder(), nc.into_remainder(), gc.remainder());
+                let (yk, nk, dk) = (yc.remainder(), nc.into_remainder(), dc.remainder());
                 $( let $s = $s.into_remainder(); )*
                 for $j in 0..nk.len() {
                     let $th = yk[$j];
-                    let $g = gk[$j];
+                    let $g = if field { -dk[$j] } else { dk[$j] };
                     nk[$j] = $body;
                 }
             }
@@ -450,15 +459,15 @@ macro_rules! leaf_loop {
 macro_rules! elementwise {
     ($block:expr, [$($s:ident),*], |$th:ident, $g:ident, $j:ident| $body:expr) => {{
         let $crate::kernel::Block { theta, state: [$($s),*] } = $block;
-        let $crate::kernel::Theta { out, from, grad } = theta;
+        let $crate::kernel::Theta { out, from, dir, field } = theta;
         let n = out.len();
-        let grad = &grad[..n];
+        let dir = &dir[..n];
         $( let $s = &mut $s[..n]; )*
         match from {
             None => {
                 for $j in 0..n {
                     let $th = out[$j];
-                    let $g = grad[$j];
+                    let $g = dir[$j];
                     out[$j] = $body;
                 }
             }
@@ -466,7 +475,7 @@ macro_rules! elementwise {
                 let y = &y[..n];
                 for $j in 0..n {
                     let $th = y[$j];
-                    let $g = grad[$j];
+                    let $g = if field { -dir[$j] } else { dir[$j] };
                     out[$j] = $body;
                 }
             }

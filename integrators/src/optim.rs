@@ -2,8 +2,8 @@
 //! flow, under the step-size rules of Su Jianlin's "adaptive learning rates" argument.
 //!
 //! The field is f = −∇L, and a step reads the gradient g: ∇L itself from a field that
-//! gives it ([`VectorField::gradient`], a gradient flow), else 0 − f (exact, but for the
-//! sign of a zero). Every method here is one Euler step with a rule for h:
+//! gives it ([`VectorField::gradient`], a gradient flow), else −f (exact). Every method
+//! here is one Euler step with a rule for h:
 //!
 //! | rule | step h | source |
 //! |---|---|---|
@@ -323,11 +323,11 @@ pub struct Optimizer<T: Scalar> {
     /// Steps taken (PyTorch's `step`).
     pub steps: u64,
     /// f(t, y) = −∇L at the current point, when valid; the gradient ∇L = −f instead
-    /// when `negated` (what a step reads).
+    /// when `holds_gradient` (from a field that gives it, [`VectorField::gradient`]).
     f: DVector<T>,
     f_valid: bool,
     #[serde(default)]
-    negated: bool,
+    holds_gradient: bool,
     /// The per-component step range of the last step, or what it takes to work it out.
     #[serde(default)]
     range: StepRange<T>,
@@ -342,7 +342,7 @@ impl<T: Scalar> Optimizer<T> {
             steps: 0,
             f: DVector::zeros(dim),
             f_valid: false,
-            negated: false,
+            holds_gradient: false,
             range: StepRange::None,
         }
     }
@@ -411,10 +411,12 @@ impl<T: Scalar> Optimizer<T> {
             });
         }
         self.steps += 1;
+        let scalars = Scalars::of::<ANY>(&self.rule, self.lr, self.steps);
         let (h, _, range) = Self::update::<ANY>(
             &mut self.rule,
             self.lr,
             self.steps,
+            scalars,
             Theta::in_place(theta.as_mut_slice(), grad.as_slice()),
             None,
         );
@@ -443,14 +445,19 @@ impl<T: Scalar> Optimizer<T> {
         leg: &mut Leg<'_, T>,
     ) {
         let form = self.step_form();
+        // Each step's scalars are worked out during the step before (see `Scalars`).
+        let mut next = Scalars::of::<R>(&self.rule, self.lr, self.steps + 1);
         leg.run_sized::<N>(
             #[inline(always)]
             |t, y, y_new, t_end| {
                 let evals = Evals {
-                    field: u64::from(self.load_gradient::<N>(field, t, y)),
+                    field: u64::from(self.load(field, t, y)),
                     jacobian: 0,
                 };
-                // ‖g‖² = ‖f‖² (negation is exact).
+                // ‖g‖² = ‖f‖² (negation is exact). Over the whole slice, not `sized`: the
+                // unrolled sum would read g as one vector, just after the field wrote it
+                // component by component, and such a load waits for the stores to retire
+                // (a store-forwarding stall: measured, a tenth of a step at n = 2).
                 if !norm_squared(self.f.as_slice()).is_finite() {
                     return Next::FieldNotFinite(evals);
                 }
@@ -458,7 +465,9 @@ impl<T: Scalar> Optimizer<T> {
                     sized::<N, _>(y.as_slice()),
                     sized_mut::<N, _>(y_new.as_mut_slice()),
                 );
-                Next::Stepped(self.euler_step::<R, N>(t, y, y_new, t_end, form), evals)
+                let a = self.euler_step::<R, N>(t, y, y_new, t_end, form, next);
+                next = Scalars::of::<R>(&self.rule, self.lr, self.steps + 1);
+                Next::Stepped(a, evals)
             },
         );
     }
@@ -472,34 +481,25 @@ impl<T: Scalar> Optimizer<T> {
         )
     }
 
-    /// Makes `self.f` hold the gradient g = −f(t, y) at the current point, evaluating
-    /// the field if it holds nothing valid: through [`VectorField::gradient`] where the
-    /// field gives it (∇L itself, for a gradient flow), else as 0 − f (−f exactly, but a
-    /// zero component is +0). Returns whether the field was evaluated.
+    /// Makes `self.f` hold what a step reads at the current point, evaluating the field
+    /// if it holds nothing valid: the gradient where the field gives it
+    /// ([`VectorField::gradient`]: ∇L itself, for a gradient flow), else f. Returns
+    /// whether the field was evaluated.
     #[inline(always)]
-    fn load_gradient<const N: usize>(
-        &mut self,
-        field: &mut dyn VectorField<T>,
-        t: T,
-        y: &DVector<T>,
-    ) -> bool {
+    fn load(&mut self, field: &mut dyn VectorField<T>, t: T, y: &DVector<T>) -> bool {
         let fresh = !self.f_valid;
         if fresh {
             self.f_valid = true;
-            self.negated = field.gradient(t, y, &mut self.f);
-            if !self.negated {
+            self.holds_gradient = field.gradient(t, y, &mut self.f);
+            if !self.holds_gradient {
                 field.eval(t, y, &mut self.f);
             }
-        }
-        if !self.negated {
-            negate(sized_mut::<N, _>(self.f.as_mut_slice()));
-            self.negated = true;
         }
         fresh
     }
 
-    /// One Euler step from (t, y) into `y_new` with g(t, y) already in `self.f`;
-    /// `(c, lands)` is [`Optimizer::step_form`].
+    /// One Euler step from (t, y) into `y_new` with f(t, y) or g(t, y) already in `self.f`;
+    /// `(c, lands)` is [`Optimizer::step_form`], `scalars` the step's [`Scalars`].
     #[inline(always)]
     fn euler_step<const R: u8, const N: usize>(
         &mut self,
@@ -508,6 +508,7 @@ impl<T: Scalar> Optimizer<T> {
         y_new: &mut [T],
         t_limit: Option<T>,
         (c, lands): (T, bool),
+        scalars: Scalars<T>,
     ) -> Accepted<T> {
         self.steps += 1;
         let room = match t_limit {
@@ -518,7 +519,13 @@ impl<T: Scalar> Optimizer<T> {
             &mut self.rule,
             self.lr,
             self.steps,
-            Theta::step(y, y_new, sized::<N, _>(self.f.as_slice())),
+            scalars,
+            Theta::step(
+                y,
+                y_new,
+                sized::<N, _>(self.f.as_slice()),
+                !self.holds_gradient,
+            ),
             room,
         );
         self.range = range;
@@ -533,13 +540,14 @@ impl<T: Scalar> Optimizer<T> {
 
     /// Writes θ₊ and returns (h̄, whether the step was shortened to land on the limit).
     /// `t_room`: time left before the limit, for rules that can shorten their step.
-    /// `k` is the step's number (from 1); returns h̄, whether the step landed, and the
-    /// per-component step range.
+    /// `k` is the step's number (from 1) and `scalars` its [`Scalars`]; returns h̄,
+    /// whether the step landed, and the per-component step range.
     #[inline(always)]
     fn update<const R: u8>(
         rule: &mut Rule<T>,
         lr: T,
         k: u64,
+        scalars: Scalars<T>,
         theta: Theta<'_, T>,
         t_room: Option<T>,
     ) -> (T, bool, StepRange<T>) {
@@ -718,8 +726,8 @@ impl<T: Scalar> Optimizer<T> {
                 };
                 (T::zero(), Diag::Lazy(s, lr, T::one()))
             }
-            Rule::Adagrad { eps, lr_decay, sum } if R == ANY || R == kind::ADAGRAD => {
-                let clr = lr / (T::one() + lit::<T>((k - 1) as f64) * *lr_decay);
+            Rule::Adagrad { eps, sum, .. } if R == ANY || R == kind::ADAGRAD => {
+                let clr = scalars.rate;
                 let neg_clr = -clr;
                 let e = *eps;
                 let s = per_component!(theta, [sum], |th, g, j| {
@@ -740,13 +748,12 @@ impl<T: Scalar> Optimizer<T> {
                 v,
                 vmax,
             } if R == ANY || R == kind::ADAM => {
-                let kf = lit::<T>(k as f64);
-                let bc1 = T::one() - beta1.powf(kf);
-                let bc2 = T::one() - beta2.powf(kf);
-                let step = lr / bc1;
+                let Scalars {
+                    rate: step,
+                    bc2_sqrt,
+                    inv_bc2,
+                } = scalars;
                 let neg_step = -step;
-                let bc2_sqrt = bc2.powf(lit(0.5));
-                let inv_bc2 = T::one() / bc2_sqrt;
                 let (b2, e) = (*beta2, *eps);
                 let w2 = T::one() - *beta2;
                 let lerp = Lerp::new(T::one() - *beta1);
@@ -813,6 +820,55 @@ impl<T: Scalar> Optimizer<T> {
             T::zero()
         };
         (h, false, range)
+    }
+}
+
+/// The scalars of step k that depend on k alone: Adam's step lr/b₁ with √b₂ and 1/√b₂
+/// (b₁ = 1 − β₁ᵏ, b₂ = 1 − β₂ᵏ), Adagrad's decayed rate lr/(1 + (k − 1)η), lr for the other
+/// rules.
+///
+/// Apart from the sweep so that a loop of steps can work out the next step's scalars
+/// before the field is evaluated: Adam's two powers, square root and division then run
+/// while the gradient is computed instead of after it (they are the longest chain of a
+/// step at small n).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Scalars<T> {
+    rate: T,
+    bc2_sqrt: T,
+    inv_bc2: T,
+}
+
+impl<T: Scalar> Scalars<T> {
+    /// The scalars of step `k` of `rule` (compiled for rule `R`, as
+    /// [`Optimizer::update`]).
+    #[inline(always)]
+    fn of<const R: u8>(rule: &Rule<T>, lr: T, k: u64) -> Self {
+        let plain = Scalars {
+            rate: lr,
+            bc2_sqrt: T::one(),
+            inv_bc2: T::one(),
+        };
+        match rule {
+            Rule::Adagrad { lr_decay, .. } if R == ANY || R == kind::ADAGRAD => Scalars {
+                rate: lr / (T::one() + lit::<T>((k - 1) as f64) * *lr_decay),
+                ..plain
+            },
+            Rule::Adam { beta1, beta2, .. } if R == ANY || R == kind::ADAM => {
+                let kf = lit::<T>(k as f64);
+                let bc1 = T::one() - beta1.powf(kf);
+                let bc2 = T::one() - beta2.powf(kf);
+                // PyTorch's bc2 ** 0.5 is pow(b₂, ½), which is √b₂ for every b₂ ≥ +0 (the
+                // compiler makes that substitution itself, keeping fix-ups for −0 and −∞,
+                // which b₂ = 1 − β₂ᵏ never is).
+                let bc2_sqrt = bc2.sqrt();
+                Scalars {
+                    rate: lr / bc1,
+                    bc2_sqrt,
+                    inv_bc2: T::one() / bc2_sqrt,
+                }
+            }
+            _ => plain,
+        }
     }
 }
 
@@ -902,20 +958,8 @@ fn extreme_denominators<T: Scalar>(rule: &Rule<T>, bc2_sqrt: T) -> Option<(T, T)
 
 /// ‖g‖₂ of the gradient a step reads (nalgebra's norm, as before this kernel existed).
 fn gradient_norm<T: Scalar>(theta: &Theta<'_, T>) -> T {
-    let g = theta.grad;
+    let g = theta.dir;
     nalgebra::DVectorView::from_slice(g, g.len()).norm()
-}
-
-/// v ← 0 − v: −v exactly, except that a zero component becomes +0.
-///
-/// Not `−v`: the compiler turns a negation in place into a one-byte XOR of the sign bit
-/// in memory, and the next read of that value, a full eight bytes, cannot then be
-/// forwarded from the store buffer (measured: a third of a step at small n).
-#[inline(always)]
-fn negate<T: Scalar>(v: &mut [T]) {
-    for x in v {
-        *x = T::zero() - *x;
-    }
 }
 
 /// θ₊ = θ (a step of length zero).
@@ -952,10 +996,13 @@ impl<T: Scalar> Stepper<T> for Optimizer<T> {
     fn derivative(&mut self, field: &mut dyn VectorField<T>, t: T, y: &DVector<T>) -> &DVector<T> {
         if !self.f_valid {
             field.eval(t, y, &mut self.f);
-            (self.f_valid, self.negated) = (true, false);
-        } else if self.negated {
-            negate(self.f.as_mut_slice());
-            self.negated = false;
+            (self.f_valid, self.holds_gradient) = (true, false);
+        } else if self.holds_gradient {
+            // f = 0 − g, the bits `GradientFlow::eval` writes.
+            for x in self.f.iter_mut() {
+                *x = T::zero() - *x;
+            }
+            self.holds_gradient = false;
         }
         &self.f
     }
@@ -968,19 +1015,24 @@ impl<T: Scalar> Stepper<T> for Optimizer<T> {
         y_new: &mut DVector<T>,
         t_limit: Option<T>,
     ) -> StepResult<T> {
-        self.load_gradient::<0>(field, t, y);
+        self.load(field, t, y);
         let form = self.step_form();
+        let scalars = Scalars::of::<ANY>(&self.rule, self.lr, self.steps + 1);
         StepResult::Accepted(self.euler_step::<ANY, 0>(
             t,
             y.as_slice(),
             y_new.as_mut_slice(),
             t_limit,
             form,
+            scalars,
         ))
     }
 
     /// The driver's loop without the driver: the same steps as [`Stepper::step`], with
-    /// the rule's arithmetic inlined into one loop (what a step at small n costs).
+    /// the rule's arithmetic inlined into one loop (what a step at small n costs). The
+    /// loop is compiled for each rule, and for states of one to four components; it
+    /// reads ∇L from the field where the field gives it ([`VectorField::gradient`]), and
+    /// works each step's [`Scalars`] out during the step before.
     fn advance(&mut self, field: &mut dyn VectorField<T>, leg: &mut Leg<'_, T>) -> bool {
         match self.rule {
             Rule::Fixed { .. } => self.leg::<{ kind::FIXED }>(field, leg),

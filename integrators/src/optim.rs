@@ -1058,3 +1058,43 @@ impl<T: Scalar> Stepper<T> for Optimizer<T> {
         self.range.resolve(&self.rule)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// f = −y, with its potential's gradient ∇V = y given too.
+    struct Bowl;
+
+    impl VectorField<f64> for Bowl {
+        fn eval(&mut self, _t: f64, y: &DVector<f64>, dy: &mut DVector<f64>) {
+            dy.copy_from(&-y);
+        }
+
+        fn gradient(&mut self, _t: f64, y: &DVector<f64>, grad: &mut DVector<f64>) -> bool {
+            grad.copy_from(y);
+            true
+        }
+    }
+
+    #[test]
+    fn a_cached_gradient_is_handed_out_as_the_field_and_steps_the_same() {
+        let y = DVector::from_vec(vec![1.5, -2.0, 0.0]);
+        let sgd = || Optimizer::new(0.1, Rule::sgd(0.0, 0.0, false, 3), 3);
+        let mut opt = sgd();
+        assert!(opt.load(&mut Bowl, 0.0, &y), "a first load evaluates");
+        assert!(!opt.load(&mut Bowl, 0.0, &y), "a second reads the cache");
+        assert!(opt.holds_gradient);
+        let f = opt.derivative(&mut Bowl, 0.0, &y).clone();
+        assert_eq!(f.as_slice(), &[-1.5, 2.0, 0.0]);
+        assert_eq!(f[2].to_bits(), 0.0f64.to_bits(), "0 − 0 is +0");
+        // A step from the cached f equals a step from a freshly read g.
+        let (mut from_f, mut from_g) = (DVector::zeros(3), DVector::zeros(3));
+        opt.step(&mut Bowl, 0.0, &y, &mut from_f, None);
+        sgd().step(&mut Bowl, 0.0, &y, &mut from_g, None);
+        let want: Vec<u64> = y.iter().map(|&x| (x + -0.1 * x).to_bits()).collect();
+        for got in [&from_f, &from_g] {
+            assert_eq!(got.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), want);
+        }
+    }
+}

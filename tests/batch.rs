@@ -5,7 +5,8 @@
 //! here runs twice, once with `()` (the batch) and once with an observer that counts
 //! (one step at a time), and compares status, time, state and statistics bit for bit,
 //! including runs that diverge either way (the field, or the step, not finite) and
-//! runs continued after a first call.
+//! runs continued after a first call. (The optimizers' loop reads ∇L where the step
+//! reads −f, which differ in the sign of a zero component; no case here has one.)
 
 mod common;
 

@@ -21,12 +21,13 @@ pub trait VectorField<T: Scalar> {
         None
     }
 
-    /// Writes the gradient `∇V(t, y) = −f(t, y)` of the potential into `grad`, for a
-    /// gradient flow; `false` (nothing evaluated, `grad` untouched) for a field that does
-    /// not give it. One such call is one evaluation of the field.
+    /// Writes the gradient `∇V(t, y) = −f(t, y)` of the potential into `grad` and returns
+    /// `true`, for a gradient flow that gives it; the default returns `false` and evaluates
+    /// nothing. One such call counts as one evaluation of the field.
     ///
-    /// The optimizers step along the gradient: a field that writes it directly saves them
-    /// negating `f`, a pass over the state on every step.
+    /// The optimizers step along the gradient: a field that writes it directly saves the
+    /// negation between ∇V and f on every step (for a field that computes ∇V and negates
+    /// it, as `GradientFlow` would, a pass over the state).
     fn gradient(&mut self, _t: T, _y: &DVector<T>, _grad: &mut DVector<T>) -> bool {
         false
     }

@@ -2,8 +2,11 @@
 //! flow, under the step-size rules of Su Jianlin's "adaptive learning rates" argument.
 //!
 //! The field is f = −∇L, and a step reads the gradient g: ∇L itself from a field that
-//! gives it ([`VectorField::gradient`], a gradient flow), else −f (exact). Every method
-//! here is one Euler step with a rule for h:
+//! gives it ([`VectorField::gradient`], a gradient flow), else −f (exact). A run stepped
+//! one step at a time reads −f (the driver evaluates f to check it), a run in one loop
+//! ([`Stepper::advance`]) ∇L; `GradientFlow`'s f is 0 − ∇L, so the two can differ only
+//! where a component of ∇L is +0, and only in the sign of a zero (of θ, or of a momentum
+//! buffer). Every method here is one Euler step with a rule for h:
 //!
 //! | rule | step h | source |
 //! |---|---|---|
@@ -457,7 +460,7 @@ impl<T: Scalar> Optimizer<T> {
                 // ‖g‖² = ‖f‖² (negation is exact). Over the whole slice, not `sized`: the
                 // unrolled sum would read g as one vector, just after the field wrote it
                 // component by component, and such a load waits for the stores to retire
-                // (a store-forwarding stall: measured, a tenth of a step at n = 2).
+                // (a store-forwarding stall: measured, a third of a step at n = 2).
                 if !norm_squared(self.f.as_slice()).is_finite() {
                     return Next::FieldNotFinite(evals);
                 }
@@ -1032,7 +1035,7 @@ impl<T: Scalar> Stepper<T> for Optimizer<T> {
     /// the rule's arithmetic inlined into one loop (what a step at small n costs). The
     /// loop is compiled for each rule, and for states of one to four components; it
     /// reads ∇L from the field where the field gives it ([`VectorField::gradient`]), and
-    /// works each step's [`Scalars`] out during the step before.
+    /// works each step's scalars (Adam's bias corrections) out during the step before.
     fn advance(&mut self, field: &mut dyn VectorField<T>, leg: &mut Leg<'_, T>) -> bool {
         match self.rule {
             Rule::Fixed { .. } => self.leg::<{ kind::FIXED }>(field, leg),

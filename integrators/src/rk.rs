@@ -199,7 +199,7 @@ impl<T: Scalar> RungeKutta<T> {
     }
 }
 
-/// out = y + h Σⱼ coef[j]·k[j], one pass, skipping zero coefficients.
+/// out = y + h Σⱼ coef\[j\]·k\[j\], one pass, skipping zero coefficients.
 #[inline]
 fn combine<T: Scalar>(out: &mut DVector<T>, y: &DVector<T>, h: T, coef: &[f64], k: &[DVector<T>]) {
     out.copy_from(y);
@@ -325,7 +325,7 @@ impl<T: Scalar> Stepper<T> for RungeKutta<T> {
     }
 }
 
-/// out = h Σⱼ coef[j]·k[j].
+/// out = h Σⱼ coef\[j\]·k\[j\].
 #[inline]
 fn combine_increment<T: Scalar>(out: &mut DVector<T>, h: T, coef: &[f64], k: &[DVector<T>]) {
     for (m, o) in out.iter_mut().enumerate() {

@@ -401,7 +401,7 @@ impl<T: Scalar> RosenbrockMethod<T> {
     }
 }
 
-/// out = y + Σⱼ coef[j]·u[j], skipping zero coefficients.
+/// out = y + Σⱼ coef\[j\]·u\[j\], skipping zero coefficients.
 fn combine<T: Scalar>(out: &mut DVector<T>, y: &DVector<T>, coef: &[f64], u: &[DVector<T>]) {
     out.copy_from(y);
     for (j, &c) in coef.iter().enumerate() {
